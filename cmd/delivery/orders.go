@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,3 +18,7 @@ import (
 func mountOrders(ctx context.Context, cfg config.Config, log *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard) (func(), error) {
 	return nil, errors.New("the orders service is not built yet")
 }
+
+// ordersMigrations is the orders database schema (orders.Migrations once the
+// orders service lands).
+func ordersMigrations() fs.FS { return nil }
