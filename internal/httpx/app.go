@@ -183,3 +183,11 @@ func fiberTitle(status int) string {
 	}
 	return ""
 }
+
+// OpenAPI serves a service's OpenAPI document at /openapi.yaml (public).
+func OpenAPI(r fiber.Router, doc []byte) {
+	r.Get("/openapi.yaml", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, "application/yaml")
+		return c.Send(doc)
+	})
+}

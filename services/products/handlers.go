@@ -21,6 +21,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// OpenAPIDoc is the API this service publishes at /openapi.yaml.
+//
+//go:embed openapi.yaml
+var OpenAPIDoc []byte
+
 // Migrations is the schema of the products database.
 func Migrations() fs.FS {
 	sub, _ := fs.Sub(migrations, "migrations")

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/httpx"
 )
 
 // Routes lists the whole products API; guard states the roles of each route.
@@ -19,6 +20,7 @@ import (
 //	POST   /reservations/{order_id}/release   admin, service   give the stock back (idempotent)
 //	POST   /reservations/{order_id}/fulfill   admin, service   the stock left with the order (idempotent)
 func Routes(r fiber.Router, s *Service, guard auth.Guard) {
+	httpx.OpenAPI(r, OpenAPIDoc)
 	s.resource().Mount(r,
 		guard(auth.RoleAdmin, auth.RoleOperator, auth.RoleService),
 		guard(auth.RoleAdmin, auth.RoleOperator))

@@ -1,0 +1,38 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /usr/bin/env bash
+GO    ?= go
+export GOTOOLCHAIN ?= local
+SQLC  := $(GO) tool -modfile=tools/sqlc.mod sqlc
+TEMPORAL := $(GO) tool -modfile=tools/temporal.mod temporal
+
+.PHONY: run test check generate sqlc-check vet fmt-check build temporal
+
+## run: the whole platform on this machine (Temporal, PostgreSQL, every service, the worker)
+run:
+	$(GO) run ./cmd/delivery dev
+
+## test: everything CI checks (PostgreSQL is found or started; Temporal is started by the tests)
+test: fmt-check vet sqlc-check
+	@url=$$(scripts/ensure-postgres.sh) && \
+	  DATABASE_URL="$$url" TEST_DATABASE_URL="$$url" $(GO) test -count=1 -timeout 20m ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '/db/')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+sqlc-check:
+	@url=$$(scripts/ensure-postgres.sh) && DATABASE_URL="$$url" scripts/sqlc-check.sh
+
+## generate: regenerate the sqlc code after changing queries/ or migrations
+generate:
+	$(SQLC) generate
+
+build:
+	$(GO) build -o bin/delivery ./cmd/delivery
+
+## temporal: the pinned temporal CLI, e.g. make temporal ARGS="workflow list"
+temporal:
+	@$(TEMPORAL) $(ARGS)
