@@ -17,17 +17,16 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// OpenAPIDoc is the API this service publishes at /openapi.yaml.
+//
 //go:embed openapi.yaml
-var openapi []byte
+var OpenAPIDoc []byte
 
 // Migrations is the schema of the customers database.
 func Migrations() fs.FS {
 	sub, _ := fs.Sub(migrations, "migrations")
 	return sub
 }
-
-// OpenAPI is the service's OpenAPI 3 document (YAML), served at /openapi.yaml.
-func OpenAPI() []byte { return openapi }
 
 // Service is the customers service: its pool and queries.
 type Service struct {

@@ -17,7 +17,7 @@ import (
 //	PATCH  /customers/{id}   admin, operator
 //	DELETE /customers/{id}   admin, operator
 func Routes(r fiber.Router, s *Service, guard auth.Guard) {
-	r.Get("/openapi.yaml", httpx.ServeOpenAPI(openapi))
+	httpx.OpenAPI(r, OpenAPIDoc)
 	s.resource().Mount(r,
 		guard(auth.RoleAdmin, auth.RoleOperator, auth.RoleService),
 		guard(auth.RoleAdmin, auth.RoleOperator))
