@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -31,6 +32,22 @@ type Problem struct {
 	Detail   string       `json:"detail,omitempty"`
 	Instance string       `json:"instance,omitempty"`
 	Errors   []FieldError `json:"errors,omitempty"`
+	// Extensions are written as members beside the standard ones.
+	Extensions map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the extension members beside the standard ones.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extensions) == 0 {
+		return b, err
+	}
+	ext, err := json.Marshal(p.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b[:len(b)-1], ','), ext[1:]...), nil
 }
 
 // Options configure a service's Fiber app.
@@ -118,6 +135,7 @@ func toProblem(err error) Problem {
 			Status: e.Code.Status(),
 			Detail: e.Detail,
 			Errors: e.Fields,
+			Extensions: e.Extensions,
 		}
 	}
 	var fe *fiber.Error

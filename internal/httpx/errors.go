@@ -77,6 +77,9 @@ type Error struct {
 	// (e.g. "insufficient-stock" under a 422); empty means the code.
 	Type   string
 	Fields []FieldError
+	// Extensions are extra members of the problem document (RFC 9457 §3.2),
+	// e.g. the reasons of a rejected order. They must not reuse a standard name.
+	Extensions map[string]any
 }
 
 func (e *Error) Error() string {
