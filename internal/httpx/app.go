@@ -130,11 +130,11 @@ func toProblem(err error) Problem {
 			typ = e.Type
 		}
 		return Problem{
-			Type:   ProblemTypeBase + typ,
-			Title:  codeTitle[e.Code],
-			Status: e.Code.Status(),
-			Detail: e.Detail,
-			Errors: e.Fields,
+			Type:       ProblemTypeBase + typ,
+			Title:      codeTitle[e.Code],
+			Status:     e.Code.Status(),
+			Detail:     e.Detail,
+			Errors:     e.Fields,
 			Extensions: e.Extensions,
 		}
 	}
