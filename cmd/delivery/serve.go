@@ -20,6 +20,8 @@ import (
 	"github.com/delivery/platform/internal/config"
 	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/pg"
+	"github.com/delivery/platform/services/customers"
+	"github.com/delivery/platform/services/deliverymen"
 	"github.com/delivery/platform/services/products"
 )
 
@@ -35,11 +37,18 @@ type serviceDef struct {
 }
 
 var services = map[string]serviceDef{
-	config.Products: {migrations: products.Migrations, mount: func(_ context.Context, _ config.Config, _ *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard) (func(), error) {
-		products.Routes(app, products.New(pool), guard)
+	config.Products:    {migrations: products.Migrations, mount: entity(products.New, products.Routes)},
+	config.Customers:   {migrations: customers.Migrations, mount: entity(customers.New, customers.Routes)},
+	config.DeliveryMen: {migrations: deliverymen.Migrations, mount: entity(deliverymen.New, deliverymen.Routes)},
+	config.Orders:      {migrations: ordersMigrations, mount: mountOrders},
+}
+
+// entity mounts a service that needs only its pool and the guard.
+func entity[S any](newService func(*pgxpool.Pool) S, routes func(fiber.Router, S, auth.Guard)) mountFunc {
+	return func(_ context.Context, _ config.Config, _ *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard) (func(), error) {
+		routes(app, newService(pool), guard)
 		return nil, nil
-	}},
-	config.Orders: {migrations: ordersMigrations, mount: mountOrders},
+	}
 }
 
 func setup(getenv func(string) string, stderr io.Writer) (config.Config, *slog.Logger, error) {
