@@ -5,6 +5,6 @@ SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC;
 -- name: CreateSigningKey :exec
 INSERT INTO signing_keys (kid, private_key) VALUES ($1, $2);
 
--- name: LockSigningKeys :exec
+-- name: LockBootstrap :exec
 -- Serializes bootstraps of concurrently starting replicas (transaction-scoped).
 SELECT pg_advisory_xact_lock(hashtext('users.bootstrap'));

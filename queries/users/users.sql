@@ -39,3 +39,14 @@ DELETE FROM users WHERE id = $1;
 -- name: UserState :one
 -- What the revocation check needs: is the account still there and active, and its role.
 SELECT active, role FROM users WHERE id = $1;
+
+-- name: UpdateOwnProfile :one
+-- PATCH /users/me: only the name and the password, so that it cannot undo a
+-- concurrent change of role or active by an admin. An empty password_hash
+-- keeps the current one.
+UPDATE users
+SET name = sqlc.arg(name),
+    password_hash = COALESCE(NULLIF(sqlc.arg(password_hash)::text, ''), password_hash),
+    updated_at = now()
+WHERE id = sqlc.arg(id) AND active
+RETURNING *;

@@ -48,12 +48,12 @@ func (q *Queries) ListSigningKeys(ctx context.Context) ([]SigningKey, error) {
 	return items, nil
 }
 
-const lockSigningKeys = `-- name: LockSigningKeys :exec
+const lockBootstrap = `-- name: LockBootstrap :exec
 SELECT pg_advisory_xact_lock(hashtext('users.bootstrap'))
 `
 
 // Serializes bootstraps of concurrently starting replicas (transaction-scoped).
-func (q *Queries) LockSigningKeys(ctx context.Context) error {
-	_, err := q.db.Exec(ctx, lockSigningKeys)
+func (q *Queries) LockBootstrap(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, lockBootstrap)
 	return err
 }

@@ -183,6 +183,40 @@ func (q *Queries) ListUsers(ctx context.Context, arg ListUsersParams) ([]User, e
 	return items, nil
 }
 
+const updateOwnProfile = `-- name: UpdateOwnProfile :one
+UPDATE users
+SET name = $1,
+    password_hash = COALESCE(NULLIF($2::text, ''), password_hash),
+    updated_at = now()
+WHERE id = $3 AND active
+RETURNING id, email, name, password_hash, role, active, created_at, updated_at
+`
+
+type UpdateOwnProfileParams struct {
+	Name         string
+	PasswordHash string
+	ID           uuid.UUID
+}
+
+// PATCH /users/me: only the name and the password, so that it cannot undo a
+// concurrent change of role or active by an admin. An empty password_hash
+// keeps the current one.
+func (q *Queries) UpdateOwnProfile(ctx context.Context, arg UpdateOwnProfileParams) (User, error) {
+	row := q.db.QueryRow(ctx, updateOwnProfile, arg.Name, arg.PasswordHash, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.PasswordHash,
+		&i.Role,
+		&i.Active,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const updateUser = `-- name: UpdateUser :one
 UPDATE users
 SET email = $1, name = $2, role = $3, active = $4,
