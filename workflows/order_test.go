@@ -295,7 +295,7 @@ func TestUnknownReservationOutcomeIsReleased(t *testing.T) {
 	env.ExecuteWorkflow(WorkflowName, input())
 	st := result(t, env)
 	wantStatus(t, st, StatusRejected)
-	wantReasons(t, st, rsn("product", product1.String() + "," + product2.String(), "service unavailable"))
+	wantReasons(t, st, rsn("product", product1.String()+","+product2.String(), "service unavailable"))
 	calls(t, env, map[string]int{"ReleaseStock": 1, "ReleaseCourier": 1})
 }
 
@@ -450,6 +450,5 @@ func TestSearchAttributesFollowTheStatus(t *testing.T) {
 		t.Fatalf("memo %q", last)
 	}
 }
-
 
 func rsn(entity, id, why string) Reason { return Reason{Entity: entity, ID: id, Reason: why} }
