@@ -1,15 +1,93 @@
 package main
 
-// Stub until the saga lands: replaced by the saga work.
-
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
+	"go.temporal.io/sdk/worker"
+
+	"github.com/delivery/platform/activities"
+	"github.com/delivery/platform/internal/auth"
 	"github.com/delivery/platform/internal/config"
+	"github.com/delivery/platform/internal/pg"
+	"github.com/delivery/platform/internal/temporalx"
+	"github.com/delivery/platform/services/orders"
+	"github.com/delivery/platform/workflows"
 )
 
+// Reconciler timing: every reconcileEvery, PENDING orders older than
+// reconcileAfter get their workflow started if it never was.
+const (
+	reconcileEvery = 30 * time.Second
+	reconcileAfter = time.Minute
+)
+
+// runWorker runs the order workflow and its activities on the task queue
+// until ctx is cancelled; then it stops polling and lets the activities it
+// holds finish (up to 30 s).
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	return errors.New("the worker is not built yet")
+	log = log.With("component", "worker")
+	c, err := temporalx.DialRetry(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = temporalx.EnsureSearchAttributes(sctx, c, cfg.TemporalNamespace, workflows.SearchAttributes()...)
+	cancel()
+	if err != nil {
+		return err
+	}
+
+	dsn := cfg.Services[config.Orders].DatabaseURL
+	if cfg.AutoMigrate {
+		if err := pg.EnsureDatabase(ctx, dsn); err != nil {
+			return dbError(config.Orders, dsn, err)
+		}
+	}
+	pool, err := pg.Connect(ctx, dsn, cfg.DBMaxConns)
+	if err != nil {
+		return dbError(config.Orders, dsn, err)
+	}
+	defer pool.Close()
+	if cfg.AutoMigrate {
+		if _, err := pg.Migrate(ctx, pool, orders.Migrations()); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+	} else if err := pg.CheckVersion(ctx, pool, orders.Migrations()); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+
+	acts := activities.New(activities.Config{
+		UsersURL:       cfg.Services[config.Users].URL,
+		CustomersURL:   cfg.Services[config.Customers].URL,
+		ProductsURL:    cfg.Services[config.Products].URL,
+		DeliveryMenURL: cfg.Services[config.DeliveryMen].URL,
+		Tokens:         auth.NewTokenSource(cfg.Services[config.Users].URL, cfg.ServiceEmail, cfg.ServicePassword, nil),
+		Pool:           pool,
+		Delay:          cfg.DependencyDelay,
+	})
+	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
+	workflows.Register(w, acts)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	log.Info("worker polling", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
+
+	svc := orders.New(pool, orders.Options{
+		Temporal: c, TaskQueue: cfg.TaskQueue, RetryWindow: cfg.RetryWindow, PickupDeadline: cfg.PickupDeadline, Logger: log,
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		svc.RunReconciler(ctx, reconcileEvery, reconcileAfter)
+	}()
+
+	<-ctx.Done()
+	log.Info("worker stopping: finishing the activities it holds")
+	w.Stop()
+	<-done
+	return nil
 }

@@ -1,0 +1,62 @@
+package orders
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/delivery/platform/services/orders/db"
+
+	"github.com/delivery/platform/workflows"
+)
+
+// Reconcile starts the workflow of every PENDING order older than olderThan
+// that has none running: the REST process may have died between storing an
+// order and starting its workflow, or Temporal may have been down. A running
+// workflow is joined (nothing happens); a completed one is never run again
+// (it wrote the order's final status before completing); one that failed or
+// was terminated while the order was PENDING runs again (every activity is
+// idempotent). It returns how many orders it looked at.
+func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
+	rows, err := s.q.ListStalePendingOrders(ctx, db.ListStalePendingOrdersParams{Before: time.Now().Add(-olderThan), Lim: 100})
+	if err != nil {
+		return 0, err
+	}
+	for _, o := range rows {
+		items, err := s.q.ListOrderItems(ctx, []uuid.UUID{o.ID})
+		if err != nil {
+			return 0, err
+		}
+		run, err := s.c.ExecuteWorkflow(ctx,
+			s.startOptions(o, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY),
+			workflows.WorkflowName, s.workflowInput(o, items))
+		switch {
+		case isAlreadyStarted(err):
+		case err != nil:
+			return 0, err
+		default:
+			s.log.DebugContext(ctx, "reconciler: order workflow running", "order_id", o.ID, "run_id", run.GetRunID())
+		}
+	}
+	return len(rows), nil
+}
+
+// RunReconciler reconciles every interval until ctx is done.
+func (s *Service) RunReconciler(ctx context.Context, every, olderThan time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := s.Reconcile(ctx, olderThan); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "reconciler", "err", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "reconciler: pending orders checked", "count", n)
+		}
+	}
+}
