@@ -71,9 +71,9 @@ func loadDemo(ctx context.Context, cfg config.Config) (*demoData, error) {
 	d.CourierDeliveryManID = dm
 	order, _ := json.Marshal(map[string]any{
 		"customer_id": customer, "delivery_man_id": dm,
-		"items":       []map[string]any{{"product_id": productIDs[0], "quantity": 2}, {"product_id": productIDs[2], "quantity": 1}},
-		"phone":       "987654321", "delivery_address": "Av. Arequipa 1234, Lima",
-		"deliver_at":  time.Now().Add(2 * time.Hour).UTC().Truncate(time.Minute).Format(time.RFC3339),
+		"items": []map[string]any{{"product_id": productIDs[0], "quantity": 2}, {"product_id": productIDs[2], "quantity": 1}},
+		"phone": "987654321", "delivery_address": "Av. Arequipa 1234, Lima",
+		"deliver_at": time.Now().Add(2 * time.Hour).UTC().Truncate(time.Minute).Format(time.RFC3339),
 	})
 	d.OrderJSON = string(order)
 	return d, nil

@@ -265,4 +265,3 @@ func passwordShown(getenv func(string) string, cfg config.Config) string {
 	}
 	return "$ADMIN_PASSWORD"
 }
-
