@@ -23,6 +23,7 @@ import (
 	"github.com/delivery/platform/services/customers"
 	"github.com/delivery/platform/services/deliverymen"
 	"github.com/delivery/platform/services/products"
+	"github.com/delivery/platform/services/users"
 )
 
 // mountFunc registers a service's routes on app. cleanup, when not nil, runs
@@ -37,10 +38,25 @@ type serviceDef struct {
 }
 
 var services = map[string]serviceDef{
+	config.Users:       {migrations: users.Migrations, mount: mountUsers, ownGuard: true},
 	config.Products:    {migrations: products.Migrations, mount: entity(products.New, products.Routes)},
 	config.Customers:   {migrations: customers.Migrations, mount: entity(customers.New, customers.Routes)},
 	config.DeliveryMen: {migrations: deliverymen.Migrations, mount: entity(deliverymen.New, deliverymen.Routes)},
 	config.Orders:      {migrations: ordersMigrations, mount: mountOrders},
+}
+
+// mountUsers bootstraps the first admin, the worker's account and the signing
+// key, then serves the users API, which verifies tokens with its own keys.
+func mountUsers(ctx context.Context, cfg config.Config, _ *slog.Logger, app *fiber.App, pool *pgxpool.Pool, _ auth.Guard) (func(), error) {
+	if err := users.Bootstrap(ctx, pool, cfg); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	s, err := users.New(pool, cfg)
+	if err != nil {
+		return nil, err
+	}
+	users.Routes(app, s)
+	return nil, nil
 }
 
 // entity mounts a service that needs only its pool and the guard.
