@@ -16,6 +16,6 @@ for s in $services; do
   url=$(echo "$base" | sed -E "s#/[^/?]*(\?|$)#/sqlc_vet_$s\1#")
   export "${S}_DATABASE_URL=$url" "SQLC_VET_${S}_URL=$url"
 done
-go run ./cmd/delivery migrate $services >/dev/null
+LOG_LEVEL=warn go run ./cmd/delivery migrate $services
 "${sqlc[@]}" vet
 echo "sqlc: generated code is current; vet passed for: $(echo $services)"
