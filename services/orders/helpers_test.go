@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"testing"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 )
 
 func listRequest(query string) *workflowservice.ListWorkflowExecutionsRequest {
@@ -21,3 +23,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func converterGet(p *commonpb.Payload, v any) error {
+	return converter.GetDefaultDataConverter().FromPayload(p, v)
+}

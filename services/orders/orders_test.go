@@ -238,7 +238,7 @@ func TestRejectedOrderListsEveryReason(t *testing.T) {
 	}
 }
 
-func TestInactiveUserAndUnavailableCourier(t *testing.T) {
+func TestCourierAtCapacity(t *testing.T) {
 	e := start(t, testenv.StackOptions{})
 	p := e.NewProduct(t, "1.00", 5)
 	customer := e.NewCustomer(t)
@@ -583,4 +583,94 @@ func TestReconcilerStartsAnOrphanedOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStock(t, e, p, 2, 2)
+}
+
+func TestInactiveUser(t *testing.T) {
+	e := start(t, testenv.StackOptions{})
+	p := e.NewProduct(t, "1.00", 5)
+	customer, courier := e.NewCustomer(t), e.NewDeliveryMan(t, 2, uuid.Nil)
+	id, tok := e.Users.NewUser(t, auth.RoleOperator)
+	// Deactivated after logging in: the token still verifies here, the
+	// workflow's check at the users service refuses the order.
+	r := testenv.Send(t, "PATCH", e.Users.URL+"/users/"+id.String(), e.Users.AdminToken, []byte(`{"active": false}`))
+	if r.Status != 200 {
+		t.Fatalf("deactivate: %d %s", r.Status, r.Body)
+	}
+	r = e.api.Do(t, "POST", "/orders", tok, body(customer, courier, line{p, 2}))
+	if r.Status != 422 {
+		t.Fatalf("POST by an inactive user: %d %s", r.Status, r.Body)
+	}
+	if pr := r.Problem(t); len(pr.Errors) != 1 || pr.Errors[0].Field != "user" || pr.Errors[0].Message != "user is inactive" {
+		t.Fatalf("errors %+v", pr.Errors)
+	}
+	wantStock(t, e, p, 5, 0)
+	wantActive(t, e, courier, 0)
+}
+
+func TestServiceDownPastTheRetryWindow(t *testing.T) {
+	e := start(t, testenv.StackOptions{LateCustomers: true, VerdictWait: time.Second, RetryWindow: 4 * time.Second})
+	p := e.NewProduct(t, "1.00", 5)
+	customer, courier := e.NewCustomer(t), e.NewDeliveryMan(t, 2, uuid.Nil)
+	r := e.api.Do(t, "POST", "/orders", e.operator, body(customer, courier, line{p, 2}))
+	if r.Status != 202 {
+		t.Fatalf("POST: %d %s", r.Status, r.Body)
+	}
+	o := e.eventually(t, decode(t, r).ID, "REJECTED", 30*time.Second)
+	if len(o.Reasons) != 1 || o.Reasons[0] != (reason{"customer", customer.String(), "service unavailable"}) {
+		t.Fatalf("reasons %+v", o.Reasons)
+	}
+	// What was reserved meanwhile is given back.
+	wantStock(t, e, p, 5, 0)
+	wantActive(t, e, courier, 0)
+}
+
+func TestWorkflowCancelledByAnOperator(t *testing.T) {
+	e := start(t, testenv.StackOptions{})
+	p := e.NewProduct(t, "1.00", 5)
+	customer, courier := e.NewCustomer(t), e.NewDeliveryMan(t, 2, uuid.Nil)
+	o := decode(t, e.api.Do(t, "POST", "/orders", e.operator, body(customer, courier, line{p, 2})))
+	wantStock(t, e, p, 3, 2)
+	// As `temporal workflow cancel --workflow-id order-<id>` does.
+	if err := temporal.Client.CancelWorkflow(context.Background(), workflows.OrderWorkflowID(o.ID), ""); err != nil {
+		t.Fatal(err)
+	}
+	done := e.eventually(t, o.ID, "CANCELLED", 20*time.Second)
+	if len(done.Reasons) != 1 || done.Reasons[0].Reason != "the workflow was cancelled" {
+		t.Fatalf("reasons %+v", done.Reasons)
+	}
+	wantStock(t, e, p, 5, 0)
+	wantActive(t, e, courier, 0)
+}
+
+func TestLateOrder(t *testing.T) {
+	e := start(t, testenv.StackOptions{PickupDeadline: time.Second})
+	p := e.NewProduct(t, "1.00", 5)
+	customer := e.NewCustomer(t)
+	courier, tok := e.NewCourier(t, 2)
+	o := decode(t, e.api.Do(t, "POST", "/orders", e.operator, body(customer, courier, line{p, 1})))
+	if o.Late {
+		t.Fatal("late at once")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !decode(t, e.api.Do(t, "GET", "/orders/"+o.ID.String(), e.operator, nil)).Late {
+		if time.Now().After(deadline) {
+			t.Fatal("never flagged late")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Late is a flag, not a status: the order can still be picked up.
+	r := e.api.Do(t, "POST", "/orders/"+o.ID.String()+"/pickup", tok, nil)
+	if got := decode(t, r); r.Status != 200 || got.Status != "PICKED_UP" || !got.Late {
+		t.Fatalf("late pickup: %d %s", r.Status, r.Body)
+	}
+	desc, err := temporal.Client.DescribeWorkflow(context.Background(), workflows.OrderWorkflowID(o.ID), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary string
+	if f, ok := desc.Memo.GetFields()["summary"]; !ok {
+		t.Fatal("no memo summary")
+	} else if err := converterGet(f, &summary); err != nil || !strings.Contains(summary, "LATE") {
+		t.Fatalf("memo summary %q (%v)", summary, err)
+	}
 }
