@@ -136,7 +136,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, name string
 		if err != nil {
 			return fmt.Errorf("%s: jwks: %w", name, err)
 		}
-		guard = auth.NewGuard(auth.NewVerifier(keys.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, nil))
+		// Tokens of deactivated, deleted or demoted users: learnt by polling
+		// the users service's revocation feed, never asked per request.
+		revoked := auth.NewRevocationFeed(cfg.RevocationsURL, cfg.RevocationPoll, log)
+		go revoked.Run(ctx)
+		guard = auth.NewGuard(auth.NewVerifier(keys.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, revoked))
 	}
 	cleanup, err := def.mount(ctx, cfg, log, app, pool, guard)
 	if err != nil {

@@ -117,8 +117,20 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err != nil || !claims.Role.Valid() || claims.ExpiresAt == nil {
 		return Principal{}, ErrInvalidToken
 	}
-	if v.revoked != nil && v.revoked.Revoked(ctx, id) {
-		return Principal{}, ErrInvalidToken
+	if v.revoked != nil {
+		var revoked bool
+		if tr, ok := v.revoked.(TokenRevocationChecker); ok {
+			var iat time.Time // none: older than any revocation
+			if claims.IssuedAt != nil {
+				iat = claims.IssuedAt.Time
+			}
+			revoked = tr.RevokedToken(ctx, id, iat)
+		} else {
+			revoked = v.revoked.Revoked(ctx, id)
+		}
+		if revoked {
+			return Principal{}, ErrInvalidToken
+		}
 	}
 	return Principal{UserID: id, Role: claims.Role, ExpiresAt: claims.ExpiresAt.Time}, nil
 }

@@ -54,6 +54,16 @@ type Config struct {
 	JWTAudience string
 	JWTTTL      time.Duration
 	JWKSURL     string
+	// RevocationsURL is the users service's revocation feed, polled every
+	// RevocationPoll by the other services (the bound on how long a token
+	// of a deactivated, deleted or demoted user is still accepted).
+	RevocationsURL string
+	RevocationPoll time.Duration
+
+	// Login attempts that fail, per minute and burst, per account (email)
+	// and per client address; beyond them POST /auth/login answers 429.
+	LoginAccountPerMin, LoginAccountBurst int
+	LoginAddressPerMin, LoginAddressBurst int
 
 	AdminEmail      string
 	AdminPassword   string
@@ -142,6 +152,23 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	c.JWKSURL = get("JWKS_URL", c.Services[Users].URL+"/.well-known/jwks.json")
+	c.RevocationsURL = get("REVOCATIONS_URL", c.Services[Users].URL+"/auth/revocations")
+	c.RevocationPoll = dur("REVOCATION_POLL", 2*time.Second)
+	if c.RevocationPoll <= 0 || c.RevocationPoll > time.Minute {
+		errs = append(errs, "REVOCATION_POLL must be between 1ms and 1m")
+	}
+	count := func(key string, def int) int {
+		n, err := strconv.Atoi(get(key, strconv.Itoa(def)))
+		if err != nil || n < 1 {
+			errs = append(errs, key+" must be a whole number of at least 1")
+			return def
+		}
+		return n
+	}
+	c.LoginAccountPerMin = count("LOGIN_ACCOUNT_PER_MIN", 5)
+	c.LoginAccountBurst = count("LOGIN_ACCOUNT_BURST", 5)
+	c.LoginAddressPerMin = count("LOGIN_ADDRESS_PER_MIN", 20)
+	c.LoginAddressBurst = count("LOGIN_ADDRESS_BURST", 20)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
 	}

@@ -29,6 +29,8 @@ type Users struct {
 	Guard auth.Guard // verifies tokens against the service's JWKS over HTTP
 	// Verifier backs Guard.
 	Verifier *auth.Verifier
+	// Revocations is the revocation feed behind Verifier.
+	Revocations *auth.RevocationFeed
 	// AdminToken is a token of the bootstrap admin.
 	AdminToken string
 
@@ -36,6 +38,10 @@ type Users struct {
 	mu     sync.Mutex
 	tokens map[auth.Role]string
 }
+
+// RevocationPoll is how often the Guard of StartUsers reads the revocation
+// feed: the bound on how long a revoked token is still accepted in tests.
+const RevocationPoll = 200 * time.Millisecond
 
 // UsersConfig is the configuration StartUsers runs the users service with
 // (the development defaults: issuer, audience, bootstrap accounts).
@@ -78,7 +84,11 @@ func StartUsers(t testing.TB) *Users {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Verifier = auth.NewVerifier(keys.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, nil)
+	// As `delivery serve` does, with a short poll so that tests see a
+	// revocation quickly.
+	u.Revocations = auth.NewRevocationFeed(u.URL+"/auth/revocations", RevocationPoll, nil)
+	go u.Revocations.Run(ctx)
+	u.Verifier = auth.NewVerifier(keys.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, u.Revocations)
 	u.Guard = auth.NewGuard(u.Verifier)
 	u.AdminToken = u.Login(t, cfg.AdminEmail, cfg.AdminPassword)
 	return u

@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -49,6 +52,8 @@ type Service struct {
 	signer   *auth.Signer
 	verifier *auth.Verifier
 	states   *stateCache
+	// perAccount and perAddress count failed logins (429 beyond them).
+	perAccount, perAddress *attemptLimiter
 	// dummyHash is compared against for unknown emails, so that a login takes
 	// as long whether or not the account exists.
 	dummyHash []byte
@@ -85,12 +90,14 @@ func New(pool *pgxpool.Pool, cfg config.Config) (*Service, error) {
 	}
 	states := newStateCache(q, stateTTL)
 	return &Service{
-		pool:      pool,
-		q:         q,
-		signer:    signer,
-		verifier:  auth.NewVerifier(signer.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, states),
-		states:    states,
-		dummyHash: dummy,
+		pool:       pool,
+		q:          q,
+		signer:     signer,
+		verifier:   auth.NewVerifier(signer.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, states),
+		states:     states,
+		dummyHash:  dummy,
+		perAccount: newAttemptLimiter(cfg.LoginAccountPerMin, cfg.LoginAccountBurst),
+		perAddress: newAttemptLimiter(cfg.LoginAddressPerMin, cfg.LoginAddressBurst),
 	}, nil
 }
 
@@ -116,6 +123,15 @@ func (s *Service) login(c *fiber.Ctx) error {
 	if err := httpx.Bind(c, &req); err != nil {
 		return err
 	}
+	// Brute force: failed attempts are limited per client address, then per
+	// account, before any password is compared.
+	addr, account := strings.Clone(c.IP()), strings.ToLower(req.Email)
+	if ok, wait := s.perAddress.take(addr); !ok {
+		return tooManyLogins(c, wait, "from this address")
+	}
+	if ok, wait := s.perAccount.take(account); !ok {
+		return tooManyLogins(c, wait, "for this account")
+	}
 	ctx := c.UserContext()
 	u, err := s.q.GetUserByEmail(ctx, req.Email)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -131,12 +147,20 @@ func (s *Service) login(c *fiber.Ctx) error {
 		len(req.Password) > MaxPassword || !u.Active {
 		return errBadLogin
 	}
+	s.perAddress.give(addr)
+	s.perAccount.give(account)
 	tok, err := s.signer.Sign(u.ID, auth.Role(u.Role))
 	if err != nil {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(LoginResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(s.signer.TTL() / time.Second)})
+}
+
+// tooManyLogins answers 429 with the seconds until the next attempt.
+func tooManyLogins(c *fiber.Ctx, wait time.Duration, from string) error {
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+	return httpx.Errorf(httpx.CodeTooManyRequests, "too many failed logins %s: try again later", from)
 }
 
 // jwks publishes the public keys every service verifies tokens with.
@@ -238,8 +262,23 @@ func (s *Service) resource() httpx.Resource[UserRequest, User] {
 					return User{}, err
 				}
 			}
-			u, err := s.q.UpdateUser(ctx, db.UpdateUserParams{
-				ID: id, Email: r.Email, Name: r.Name, Role: string(r.Role), Active: r.Active, PasswordHash: hash,
+			var u db.User
+			err = pg.Tx(ctx, s.pool, func(tx pgx.Tx) error {
+				q := s.q.WithTx(tx)
+				before, err := q.UserState(ctx, id)
+				if err != nil {
+					return err
+				}
+				if u, err = q.UpdateUser(ctx, db.UpdateUserParams{
+					ID: id, Email: r.Email, Name: r.Name, Role: string(r.Role), Active: r.Active, PasswordHash: hash,
+				}); err != nil {
+					return err
+				}
+				// Deactivated or given another role: its tokens are void everywhere.
+				if !u.Active || u.Role != before.Role {
+					return revoke(ctx, q, id)
+				}
+				return nil
 			})
 			s.states.forget(id)
 			return toUser(u), pg.Error(err, "user", id)
@@ -252,7 +291,14 @@ func (s *Service) resource() httpx.Resource[UserRequest, User] {
 			if id == p.UserID {
 				return httpx.Errorf(httpx.CodeConflict, "you cannot delete your own account: another admin must do it")
 			}
-			n, err := s.q.DeleteUser(ctx, id)
+			var n int64
+			err = pg.Tx(ctx, s.pool, func(tx pgx.Tx) error {
+				q := s.q.WithTx(tx)
+				if n, err = q.DeleteUser(ctx, id); err != nil || n == 0 {
+					return err
+				}
+				return revoke(ctx, q, id)
+			})
 			s.states.forget(id)
 			if err != nil {
 				return pg.Error(err, "user", id)

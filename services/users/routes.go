@@ -12,6 +12,7 @@ import (
 //
 //	POST   /auth/login               public   {email, password} → {access_token, token_type, expires_in}
 //	GET    /.well-known/jwks.json    public   the public keys tokens are verified with
+//	GET    /auth/revocations         public   ?since= users whose tokens issued before a time are void
 //	GET    /openapi.yaml             public
 //	GET    /users/me                 every role
 //	PATCH  /users/me                 every role   own name and password only
@@ -26,6 +27,7 @@ func Routes(r fiber.Router, s *Service) {
 	httpx.OpenAPI(r, OpenAPIDoc)
 	r.Post("/auth/login", s.login)
 	r.Get("/.well-known/jwks.json", s.jwks)
+	r.Get("/auth/revocations", s.revocations)
 	// Before /users/:id, which would take "me" for an id.
 	everyone := guard(auth.Roles...)
 	r.Get("/users/me", everyone, s.me)

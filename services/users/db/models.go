@@ -10,6 +10,11 @@ import (
 	"github.com/google/uuid"
 )
 
+type Revocation struct {
+	UserID    uuid.UUID
+	NotBefore time.Time
+}
+
 type SigningKey struct {
 	Kid        string
 	PrivateKey []byte
