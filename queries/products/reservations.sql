@@ -10,9 +10,10 @@ SELECT * FROM reservations WHERE order_id = $1;
 -- name: GetReservationForUpdate :one
 SELECT * FROM reservations WHERE order_id = $1 FOR UPDATE;
 
--- name: ReleasedTombstone :exec
+-- name: ReleasedTombstone :execrows
 -- Releasing an order that has no reservation yet leaves a tombstone, so that a
 -- reservation arriving late (a retried call) is refused instead of leaking stock.
+-- No row inserted: a reservation committed meanwhile, which the caller releases.
 INSERT INTO reservations (order_id, status) VALUES ($1, 'released')
 ON CONFLICT (order_id) DO NOTHING;
 

@@ -290,10 +290,16 @@ func (s *Service) transition(c *fiber.Ctx, to string, apply func(context.Context
 		q := s.q.WithTx(tx)
 		res, err := q.GetReservationForUpdate(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
-			if to == "released" {
-				return q.ReleasedTombstone(ctx, id)
+			if to != "released" {
+				return httpx.NotFound("reservation", id)
 			}
-			return httpx.NotFound("reservation", id)
+			// The tombstone insert waits for a reservation of this order that
+			// is still being committed; when one lands, release it instead.
+			var n int64
+			if n, err = q.ReleasedTombstone(ctx, id); err != nil || n == 1 {
+				return err
+			}
+			res, err = q.GetReservationForUpdate(ctx, id)
 		}
 		if err != nil {
 			return err

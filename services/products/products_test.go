@@ -463,3 +463,30 @@ func TestReservationsNeverOversell(t *testing.T) {
 		t.Errorf("lost answers: %d+%d+%d", created, repeats, refused)
 	}
 }
+
+// A compensation (release) racing a slow reservation of the same order must
+// never leave stock reserved: whichever lands first, the order ends released.
+func TestReleaseRacingReserveNeverLeaks(t *testing.T) {
+	e := setup(t)
+	p := e.create(t, "Race", "1.00", 1000)
+	const n = 40
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		order := uuid.New()
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			testenv.Do(t, e.api.App, "POST", "/reservations", e.svc, reserveBody(order, p.ID, 3))
+		}()
+		go func() {
+			defer wg.Done()
+			if r := testenv.Do(t, e.api.App, "POST", "/reservations/"+order.String()+"/release", e.svc, nil); r.Status != 204 {
+				t.Errorf("release: %d %s", r.Status, r.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := e.get(t, p.ID); got.Stock != 1000 || got.Reserved != 0 {
+		t.Errorf("after racing releases: stock %d reserved %d, want 1000 and 0", got.Stock, got.Reserved)
+	}
+}

@@ -129,16 +129,20 @@ func (q *Queries) ListReservationItems(ctx context.Context, orderID uuid.UUID) (
 	return items, nil
 }
 
-const releasedTombstone = `-- name: ReleasedTombstone :exec
+const releasedTombstone = `-- name: ReleasedTombstone :execrows
 INSERT INTO reservations (order_id, status) VALUES ($1, 'released')
 ON CONFLICT (order_id) DO NOTHING
 `
 
 // Releasing an order that has no reservation yet leaves a tombstone, so that a
 // reservation arriving late (a retried call) is refused instead of leaking stock.
-func (q *Queries) ReleasedTombstone(ctx context.Context, orderID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, releasedTombstone, orderID)
-	return err
+// No row inserted: a reservation committed meanwhile, which the caller releases.
+func (q *Queries) ReleasedTombstone(ctx context.Context, orderID uuid.UUID) (int64, error) {
+	result, err := q.db.Exec(ctx, releasedTombstone, orderID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const returnStock = `-- name: ReturnStock :exec

@@ -1,0 +1,44 @@
+package products_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/testenv"
+)
+
+// roles is the products service's role × route matrix, as routes.go declares
+// it. A route the app has without an entry here fails TestRoleMatrix.
+var roles = testenv.Matrix{
+	"GET /products":                  {auth.RoleAdmin, auth.RoleOperator, auth.RoleService},
+	"GET /products/:id":              {auth.RoleAdmin, auth.RoleOperator, auth.RoleService},
+	"POST /products":                 {auth.RoleAdmin, auth.RoleOperator},
+	"PUT /products/:id":              {auth.RoleAdmin, auth.RoleOperator},
+	"PATCH /products/:id":            {auth.RoleAdmin, auth.RoleOperator},
+	"DELETE /products/:id":           {auth.RoleAdmin, auth.RoleOperator},
+	"POST /reservations":             {auth.RoleAdmin, auth.RoleService},
+	"GET /reservations/:id":          {auth.RoleAdmin, auth.RoleOperator, auth.RoleService},
+	"POST /reservations/:id/release": {auth.RoleAdmin, auth.RoleService},
+	"POST /reservations/:id/fulfill": {auth.RoleAdmin, auth.RoleService},
+}
+
+func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	n := testenv.CheckMatrix(t, e.api, e.users, roles)
+	t.Logf("figure: products role matrix: %d routes × %d roles = %d checks", len(testenv.ProtectedRoutes(e.api.App)), len(auth.Roles), n)
+}
+
+func TestBadTokens(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bad := e.users.BadTokens(t)
+	revoked, stale := e.users.RevokedTokens(t)
+	if stale > 2*time.Second {
+		t.Errorf("a revoked token was accepted for %s after the change, want at most 2 s", stale)
+	}
+	n := testenv.CheckBadTokens(t, e.api, e.users.ForgedAdmin(t), append(bad, revoked...))
+	t.Logf("figure: products JWT attacks: %d routes × %d tokens = %d checks, revocation seen after %s",
+		len(testenv.ProtectedRoutes(e.api.App)), len(bad)+len(revoked), n, stale.Round(time.Millisecond))
+}
