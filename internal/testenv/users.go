@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/delivery/platform/internal/auth"
 	"github.com/delivery/platform/internal/config"
@@ -34,6 +35,8 @@ type Users struct {
 	// AdminToken is a token of the bootstrap admin.
 	AdminToken string
 
+	cfg    config.Config
+	pool   *pgxpool.Pool // the users database (signing keys for forged tokens)
 	client *http.Client
 	mu     sync.Mutex
 	tokens map[auth.Role]string
@@ -79,7 +82,7 @@ func StartUsers(t testing.TB) *Users {
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 
 	u := &Users{URL: "http://" + ln.Addr().String(), client: &http.Client{Timeout: 10 * time.Second},
-		tokens: map[auth.Role]string{}}
+		tokens: map[auth.Role]string{}, cfg: cfg, pool: pool}
 	keys, err := auth.RemoteKeys(ctx, u.URL+"/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)

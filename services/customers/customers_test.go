@@ -1,10 +1,7 @@
 package customers_test
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
 	"github.com/delivery/platform/internal/auth"
@@ -241,7 +237,7 @@ func TestCustomerBadInput(t *testing.T) {
 	// Over 1 MiB: app.Test cannot observe the 413 (the connection ends with
 	// an error), so this goes through a real listener.
 	big := `{"address":"` + strings.Repeat("x", httpx.BodyLimit) + `"}`
-	if r := postListening(t, e.api.App, "/customers", e.admin, big); r.Status != 413 {
+	if r := testenv.PostRaw(t, e.api.App, "/customers", e.admin, big); r.Status != 413 {
 		t.Errorf("too large: %d %s", r.Status, r.Body)
 	} else {
 		r.Problem(t)
@@ -412,35 +408,4 @@ func TestCustomerRoles(t *testing.T) {
 	if r := e.api.Do(t, "GET", "/openapi.yaml", "", nil); r.Status != 200 || !strings.Contains(string(r.Body), "openapi: 3.0.3") {
 		t.Errorf("openapi: %d", r.Status)
 	}
-}
-
-// postListening sends a POST through a real listener over a raw connection:
-// fasthttp answers 413 and closes while the body is still arriving, which
-// app.Test (and net/http's client) report as an error instead of a response.
-func postListening(t *testing.T, app *fiber.App, path, token, body string) testenv.Response {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go app.Listener(ln) //nolint:errcheck // ends when the listener closes
-	t.Cleanup(func() { _ = ln.Close() })
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	go func() {
-		// The server may stop reading: write errors are expected.
-		_, _ = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"+
-			"Authorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s", path, token, len(body), body)
-	}()
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return testenv.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }

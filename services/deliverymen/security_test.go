@@ -1,0 +1,44 @@
+package deliverymen_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/testenv"
+)
+
+// roles is the deliverymen service's role × route matrix, as routes.go declares
+// it. A route the app has without an entry here fails TestRoleMatrix.
+var roles = testenv.Matrix{
+	"GET /delivery-men":             {auth.RoleAdmin, auth.RoleOperator, auth.RoleService, auth.RoleCourier},
+	"GET /delivery-men/me":          {auth.RoleCourier},
+	"GET /delivery-men/:id":         {auth.RoleAdmin, auth.RoleOperator, auth.RoleService, auth.RoleCourier},
+	"POST /delivery-men":            {auth.RoleAdmin, auth.RoleOperator},
+	"PUT /delivery-men/:id":         {auth.RoleAdmin, auth.RoleOperator},
+	"PATCH /delivery-men/:id":       {auth.RoleAdmin, auth.RoleOperator},
+	"DELETE /delivery-men/:id":      {auth.RoleAdmin, auth.RoleOperator},
+	"POST /assignments":             {auth.RoleAdmin, auth.RoleService},
+	"GET /assignments/:id":          {auth.RoleAdmin, auth.RoleOperator, auth.RoleService},
+	"POST /assignments/:id/release": {auth.RoleAdmin, auth.RoleService},
+}
+
+func TestRoleMatrix(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	n := testenv.CheckMatrix(t, e.api, e.users, roles)
+	t.Logf("figure: deliverymen role matrix: %d routes × %d roles = %d checks", len(testenv.ProtectedRoutes(e.api.App)), len(auth.Roles), n)
+}
+
+func TestBadTokens(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	bad := e.users.BadTokens(t)
+	revoked, stale := e.users.RevokedTokens(t)
+	if stale > 2*time.Second {
+		t.Errorf("a revoked token was accepted for %s after the change, want at most 2 s", stale)
+	}
+	n := testenv.CheckBadTokens(t, e.api, e.users.ForgedAdmin(t), append(bad, revoked...))
+	t.Logf("figure: deliverymen JWT attacks: %d routes × %d tokens = %d checks, revocation seen after %s",
+		len(testenv.ProtectedRoutes(e.api.App)), len(bad)+len(revoked), n, stale.Round(time.Millisecond))
+}
