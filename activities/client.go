@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/delivery/platform/internal/httpx"
 )
 
 // service is one entity service reached over REST with the service token.
@@ -85,6 +87,11 @@ func (s *service) call(ctx context.Context, method, path string, in any) (answer
 		return answer{}, temporal.NewNonRetryableApplicationError("build request", ErrUnexpected, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
+	if id := httpx.RequestID(ctx); id != "" {
+		// The id of the request that placed the order, carried by the
+		// workflow, so every service logs this call under it.
+		req.Header.Set(httpx.RequestIDHeader, id)
+	}
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -59,6 +59,8 @@ type order struct {
 	cancelChecks    workflow.CancelFunc
 	// done: the saga is over (also when it failed), waiting handlers answer.
 	done bool
+	// observed is the last status counted in the metrics.
+	observed Status
 }
 
 func (o *order) run(ctx workflow.Context) error {
@@ -365,6 +367,24 @@ func (o *order) track(ctx workflow.Context) {
 		o.log.Warn("upsert memo", "error", err)
 	}
 	workflow.SetCurrentDetails(ctx, summary)
+	o.observe(ctx)
+}
+
+// observe counts each status an order reaches and, at the verdict, how long
+// it took from the start. The workflow's metrics handler reports nothing while
+// a history is replayed, so each figure is counted once.
+func (o *order) observe(ctx workflow.Context) {
+	s := o.state.Status
+	if s == o.observed {
+		return
+	}
+	m := workflow.GetMetricsHandler(ctx)
+	m.WithTags(map[string]string{"status": string(s)}).Counter("delivery_orders").Inc(1)
+	if o.observed == StatusPending {
+		took := workflow.Now(ctx).Sub(workflow.GetInfo(ctx).WorkflowStartTime)
+		m.WithTags(map[string]string{"outcome": string(s)}).Timer("delivery_order_verdict_latency").Record(took)
+	}
+	o.observed = s
 }
 
 // summary is one readable line about the order (ids only, no personal data).

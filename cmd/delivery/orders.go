@@ -17,7 +17,7 @@ import (
 // mountOrders registers the orders API. Its Temporal client connects on first
 // use: the service starts while Temporal is still coming up, and an order
 // placed meanwhile is answered 202 and started by the worker's reconciler.
-func mountOrders(ctx context.Context, cfg config.Config, log *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard) (func(), error) {
+func mountOrders(ctx context.Context, cfg config.Config, log *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard, ready map[string]func(context.Context) error) (func(), error) {
 	c, err := temporalx.Lazy(cfg, log)
 	if err != nil {
 		return nil, err
@@ -32,6 +32,7 @@ func mountOrders(ctx context.Context, cfg config.Config, log *slog.Logger, app *
 		Logger:         log,
 	})
 	orders.Routes(app, svc, guard)
+	ready["temporal"] = temporalx.Healthy(c)
 	return c.Close, nil
 }
 

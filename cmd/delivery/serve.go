@@ -28,7 +28,8 @@ import (
 
 // mountFunc registers a service's routes on app. cleanup, when not nil, runs
 // after the server stopped.
-type mountFunc func(ctx context.Context, cfg config.Config, log *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard) (cleanup func(), err error)
+// ready holds the /readyz checks; a service adds what it depends on.
+type mountFunc func(ctx context.Context, cfg config.Config, log *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard, ready map[string]func(context.Context) error) (cleanup func(), err error)
 
 type serviceDef struct {
 	migrations func() fs.FS
@@ -47,7 +48,7 @@ var services = map[string]serviceDef{
 
 // mountUsers bootstraps the first admin, the worker's account and the signing
 // key, then serves the users API, which verifies tokens with its own keys.
-func mountUsers(ctx context.Context, cfg config.Config, _ *slog.Logger, app *fiber.App, pool *pgxpool.Pool, _ auth.Guard) (func(), error) {
+func mountUsers(ctx context.Context, cfg config.Config, _ *slog.Logger, app *fiber.App, pool *pgxpool.Pool, _ auth.Guard, _ map[string]func(context.Context) error) (func(), error) {
 	if err := users.Bootstrap(ctx, pool, cfg); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -61,7 +62,7 @@ func mountUsers(ctx context.Context, cfg config.Config, _ *slog.Logger, app *fib
 
 // entity mounts a service that needs only its pool and the guard.
 func entity[S any](newService func(*pgxpool.Pool) S, routes func(fiber.Router, S, auth.Guard)) mountFunc {
-	return func(_ context.Context, _ config.Config, _ *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard) (func(), error) {
+	return func(_ context.Context, _ config.Config, _ *slog.Logger, app *fiber.App, pool *pgxpool.Pool, guard auth.Guard, _ map[string]func(context.Context) error) (func(), error) {
 		routes(app, newService(pool), guard)
 		return nil, nil
 	}
@@ -128,7 +129,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, name string
 	pg.RegisterPoolMetrics(metrics.Registry, pool)
 	app := httpx.New(httpx.Options{Name: name, Logger: log, Metrics: metrics})
 	app.Get("/metrics", metrics.Handler())
-	httpx.Readiness(app, map[string]func(context.Context) error{"postgres": pool.Ping})
+	ready := map[string]func(context.Context) error{"postgres": pool.Ping}
 
 	var guard auth.Guard
 	if !def.ownGuard {
@@ -140,12 +141,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, name string
 		// the users service's revocation feed, never asked per request.
 		revoked := auth.NewRevocationFeed(cfg.RevocationsURL, cfg.RevocationPoll, log)
 		go revoked.Run(ctx)
-		guard = auth.NewGuard(auth.NewVerifier(keys.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, revoked))
+		// Verified tokens are cached until they expire: a verification costs
+		// more than the rest of a lookup (BENCHMARKS.md); revocation is still
+		// checked on every request.
+		v := auth.NewVerifier(keys.Keyfunc, cfg.JWTIssuer, cfg.JWTAudience, revoked).CacheTokens(cfg.AuthCacheSize)
+		guard = auth.NewGuard(v)
 	}
-	cleanup, err := def.mount(ctx, cfg, log, app, pool, guard)
+	cleanup, err := def.mount(ctx, cfg, log, app, pool, guard, ready)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	httpx.Readiness(app, ready)
 	if cleanup != nil {
 		defer cleanup()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/delivery/platform/activities"
 	"github.com/delivery/platform/internal/auth"
 	"github.com/delivery/platform/internal/config"
+	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/pg"
 	"github.com/delivery/platform/internal/temporalx"
 	"github.com/delivery/platform/services/orders"
@@ -29,7 +30,17 @@ const (
 // holds finish (up to 30 s).
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log = log.With("component", "worker")
-	c, err := temporalx.DialRetry(ctx, cfg, log)
+	// Take the port of /metrics and /readyz first: a port in use is a plain
+	// one-line error before anything else starts.
+	ln, err := listen(cfg.WorkerAddr, "worker")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	metrics := httpx.NewMetrics("worker")
+	mh, closer := temporalx.NewMetricsHandler(metrics.Registry)
+	defer closer.Close()
+	c, err := temporalx.DialRetry(ctx, cfg, log, temporalx.WithMetrics(mh))
 	if err != nil {
 		return err
 	}
@@ -69,6 +80,13 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		Pool:           pool,
 		Delay:          cfg.DependencyDelay,
 	})
+	pg.RegisterPoolMetrics(metrics.Registry, pool)
+	app := httpx.New(httpx.Options{Name: "worker", Logger: log})
+	app.Get("/metrics", metrics.Handler())
+	httpx.Readiness(app, map[string]func(context.Context) error{"postgres": pool.Ping, "temporal": temporalx.Healthy(c)})
+	go func() { _ = app.Listener(ln) }()
+	defer func() { _ = app.ShutdownWithTimeout(5 * time.Second) }()
+
 	w := worker.New(c, cfg.TaskQueue, worker.Options{WorkerStopTimeout: 30 * time.Second})
 	workflows.Register(w, acts)
 	if err := w.Start(); err != nil {

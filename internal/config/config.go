@@ -59,6 +59,9 @@ type Config struct {
 	// of a deactivated, deleted or demoted user is still accepted).
 	RevocationsURL string
 	RevocationPoll time.Duration
+	// AuthCacheSize bounds the verified-token cache of each service (0: off);
+	// see auth.CacheTokens and BENCHMARKS.md.
+	AuthCacheSize int
 
 	// Login attempts that fail, per minute and burst, per account (email)
 	// and per client address; beyond them POST /auth/login answers 429.
@@ -69,6 +72,9 @@ type Config struct {
 	AdminPassword   string
 	ServiceEmail    string
 	ServicePassword string
+
+	// WorkerAddr is where the worker serves /metrics, /healthz and /readyz.
+	WorkerAddr string
 
 	TemporalAddress   string
 	TemporalNamespace string
@@ -115,6 +121,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AdminPassword:     get("ADMIN_PASSWORD", DevAdminPassword),
 		ServiceEmail:      get("SERVICE_EMAIL", DevServiceEmail),
 		ServicePassword:   get("SERVICE_PASSWORD", DevServicePassword),
+		WorkerAddr:        get("WORKER_ADDR", "127.0.0.1:8085"),
 		TemporalAddress:   get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace: get("TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:         get("TEMPORAL_TASK_QUEUE", "orders"),
@@ -156,6 +163,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RevocationPoll = dur("REVOCATION_POLL", 2*time.Second)
 	if c.RevocationPoll <= 0 || c.RevocationPoll > time.Minute {
 		errs = append(errs, "REVOCATION_POLL must be between 1ms and 1m")
+	}
+	if n, err := strconv.Atoi(get("AUTH_CACHE_SIZE", "10000")); err != nil || n < 0 {
+		errs = append(errs, "AUTH_CACHE_SIZE must be a whole number (0 turns the cache off)")
+	} else {
+		c.AuthCacheSize = n
 	}
 	count := func(key string, def int) int {
 		n, err := strconv.Atoi(get(key, strconv.Itoa(def)))

@@ -75,9 +75,7 @@ func New(o Options) *fiber.App {
 	})
 	app.Use(recover.New())
 	app.Use(requestIDMiddleware)
-	if o.Metrics != nil {
-		app.Use(o.Metrics.Middleware())
-	}
+	app.Use(observe(log, o.Metrics))
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})
 	})

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -41,9 +42,11 @@ func NewMetrics(service string) *Metrics {
 	return m
 }
 
-// Middleware records every request under its route pattern (not its raw path,
-// which would make one series per id).
-func (m *Metrics) Middleware() fiber.Handler {
+// observe records every request under its route pattern (not its raw path,
+// which would make one series per id) and writes one access log line with the
+// request id, so a request can be followed from the edge to every service.
+// Probes (/healthz, /readyz, /metrics) log at debug level only.
+func observe(log *slog.Logger, m *Metrics) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		start := time.Now()
 		err := c.Next()
@@ -59,9 +62,23 @@ func (m *Metrics) Middleware() fiber.Handler {
 		if route == "" || route == "/" && c.Path() != "/" {
 			route = "unmatched"
 		}
-		method := string([]byte(c.Method()))
-		m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-		m.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		if m != nil {
+			method := string([]byte(c.Method()))
+			m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+			m.latency.WithLabelValues(method, route).Observe(took.Seconds())
+		}
+		level := slog.LevelInfo
+		switch route {
+		case "/healthz", "/readyz", "/metrics":
+			level = slog.LevelDebug
+		}
+		if log.Enabled(c.UserContext(), level) {
+			log.LogAttrs(c.UserContext(), level, "request",
+				slog.String("request_id", RequestID(c.UserContext())),
+				slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("route", route),
+				slog.Int("status", status), slog.Float64("ms", float64(took.Microseconds())/1000))
+		}
 		return err
 	}
 }

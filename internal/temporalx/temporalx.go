@@ -16,26 +16,46 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/delivery/platform/internal/config"
 )
 
 // Dial connects to the Temporal frontend at cfg.TemporalAddress, namespace
 // cfg.TemporalNamespace, logging through log.
-func Dial(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
-	return DialAddress(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log)
+func Dial(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (client.Client, error) {
+	return DialAddress(ctx, cfg.TemporalAddress, cfg.TemporalNamespace, log, opts...)
 }
 
-// DialAddress connects to the Temporal frontend at address (host:port).
-func DialAddress(ctx context.Context, address, namespace string, log *slog.Logger) (client.Client, error) {
+// Option changes the client options.
+type Option func(*client.Options)
+
+// WithMetrics reports the client's (and its worker's) metrics to h.
+func WithMetrics(h client.MetricsHandler) Option {
+	return func(o *client.Options) { o.MetricsHandler = h }
+}
+
+// options are the client options every process of the platform uses: its
+// logger and the propagation of the request id into workflows and activities.
+func options(address, namespace string, log *slog.Logger, opts []Option) client.Options {
 	if log == nil {
 		log = slog.Default()
 	}
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  address,
-		Namespace: namespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	})
+	o := client.Options{
+		HostPort:           address,
+		Namespace:          namespace,
+		Logger:             tlog.NewStructuredLogger(log.With("component", "temporal")),
+		ContextPropagators: []workflow.ContextPropagator{RequestIDPropagator{}},
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// DialAddress connects to the Temporal frontend at address (host:port).
+func DialAddress(ctx context.Context, address, namespace string, log *slog.Logger, opts ...Option) (client.Client, error) {
+	c, err := client.DialContext(ctx, options(address, namespace, log, opts))
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w: is it running? set TEMPORAL_ADDRESS", address, namespace, err)
 	}
@@ -44,23 +64,16 @@ func DialAddress(ctx context.Context, address, namespace string, log *slog.Logge
 
 // Lazy returns a client that connects on first use, so that a REST service
 // starts (and stores orders) while Temporal is still coming up.
-func Lazy(cfg config.Config, log *slog.Logger) (client.Client, error) {
-	if log == nil {
-		log = slog.Default()
-	}
-	return client.NewLazyClient(client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    tlog.NewStructuredLogger(log.With("component", "temporal")),
-	})
+func Lazy(cfg config.Config, log *slog.Logger, opts ...Option) (client.Client, error) {
+	return client.NewLazyClient(options(cfg.TemporalAddress, cfg.TemporalNamespace, log, opts))
 }
 
 // DialRetry dials until Temporal answers or ctx is done, so that a worker
 // started before the server waits for it.
-func DialRetry(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
+func DialRetry(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (client.Client, error) {
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		c, err := Dial(dctx, cfg, log)
+		c, err := Dial(dctx, cfg, log, opts...)
 		cancel()
 		if err == nil {
 			return c, nil
@@ -119,4 +132,12 @@ func missingAttributes(ctx context.Context, c client.Client, namespace string, k
 		}
 	}
 	return missing, nil
+}
+
+// Healthy is a readiness check: the Temporal frontend answers.
+func Healthy(c client.Client) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}
 }
