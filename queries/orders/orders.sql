@@ -20,6 +20,7 @@ WHERE id > sqlc.arg(after)
   AND (sqlc.narg(delivery_man_id)::uuid IS NULL OR delivery_man_id = sqlc.narg(delivery_man_id))
   AND (sqlc.narg(created_after)::timestamptz IS NULL OR created_at >= sqlc.narg(created_after))
   AND (sqlc.narg(created_before)::timestamptz IS NULL OR created_at < sqlc.narg(created_before))
+  AND (sqlc.narg(late)::boolean IS NULL OR late = sqlc.narg(late))
 ORDER BY id
 LIMIT sqlc.arg(lim);
 

@@ -327,7 +327,7 @@ func (s *Service) list(c *fiber.Ctx) error {
 	params := db.ListOrdersParams{
 		After: page.After, Lim: page.Limit + 1,
 		Status: f.OneOf("status", statuses...), CustomerID: f.UUID("customer_id"), DeliveryManID: f.UUID("delivery_man_id"),
-		CreatedAfter: f.Time("created_after"), CreatedBefore: f.Time("created_before"),
+		CreatedAfter: f.Time("created_after"), CreatedBefore: f.Time("created_before"), Late: f.Bool("late"),
 	}
 	if err := f.Err(); err != nil {
 		return err

@@ -658,6 +658,14 @@ func TestLateOrder(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// A dispatcher finds it among the late orders, and only it.
+	var late struct {
+		Items []order `json:"items"`
+	}
+	e.api.Do(t, "GET", "/orders?late=true&status=CONFIRMED", e.operator, nil).JSON(t, &late)
+	if len(late.Items) != 1 || late.Items[0].ID != o.ID {
+		t.Fatalf("late orders: %+v", late.Items)
+	}
 	// Late is a flag, not a status: the order can still be picked up.
 	r := e.api.Do(t, "POST", "/orders/"+o.ID.String()+"/pickup", tok, nil)
 	if got := decode(t, r); r.Status != 200 || got.Status != "PICKED_UP" || !got.Late {

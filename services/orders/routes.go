@@ -14,7 +14,7 @@ import (
 //
 //	GET    /openapi.yaml              public   this API as OpenAPI 3
 //	POST   /orders                    admin, operator   place an order (optional Idempotency-Key): 201 confirmed, 422 rejected, 202 still checked
-//	GET    /orders                    admin, operator, service, courier   ?status= &customer_id= &delivery_man_id= &created_after= &created_before= &limit= &cursor=
+//	GET    /orders                    admin, operator, service, courier   ?status= &customer_id= &delivery_man_id= &created_after= &created_before= &late= &limit= &cursor=
 //	GET    /orders/{id}               admin, operator, service, courier
 //	POST   /orders/{id}/pickup        admin, courier (the assigned one)
 //	POST   /orders/{id}/deliver       admin, courier (the assigned one)

@@ -167,8 +167,9 @@ WHERE id > $1
   AND ($4::uuid IS NULL OR delivery_man_id = $4)
   AND ($5::timestamptz IS NULL OR created_at >= $5)
   AND ($6::timestamptz IS NULL OR created_at < $6)
+  AND ($7::boolean IS NULL OR late = $7)
 ORDER BY id
-LIMIT $7
+LIMIT $8
 `
 
 type ListOrdersParams struct {
@@ -178,6 +179,7 @@ type ListOrdersParams struct {
 	DeliveryManID *uuid.UUID
 	CreatedAfter  *time.Time
 	CreatedBefore *time.Time
+	Late          *bool
 	Lim           int32
 }
 
@@ -189,6 +191,7 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 		arg.DeliveryManID,
 		arg.CreatedAfter,
 		arg.CreatedBefore,
+		arg.Late,
 		arg.Lim,
 	)
 	if err != nil {
