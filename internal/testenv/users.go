@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -30,6 +31,8 @@ type Users struct {
 	Guard auth.Guard // verifies tokens against the service's JWKS over HTTP
 	// Verifier backs Guard.
 	Verifier *auth.Verifier
+	// App is the users service's own Fiber app (served at URL).
+	App *fiber.App
 	// Revocations is the revocation feed behind Verifier.
 	Revocations *auth.RevocationFeed
 	// AdminToken is a token of the bootstrap admin.
@@ -82,7 +85,7 @@ func StartUsers(t testing.TB) *Users {
 	t.Cleanup(func() { _ = app.ShutdownWithTimeout(5 * time.Second) })
 
 	u := &Users{URL: "http://" + ln.Addr().String(), client: &http.Client{Timeout: 10 * time.Second},
-		tokens: map[auth.Role]string{}, cfg: cfg, pool: pool}
+		tokens: map[auth.Role]string{}, cfg: cfg, pool: pool, App: app}
 	keys, err := auth.RemoteKeys(ctx, u.URL+"/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
@@ -179,3 +182,6 @@ func (u *Users) call(t testing.TB, method, path, token string, body any) (int, [
 	}
 	return resp.StatusCode, b
 }
+
+// DB is the users service's database.
+func (u *Users) DB() *pgxpool.Pool { return u.pool }

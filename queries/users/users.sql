@@ -37,8 +37,11 @@ RETURNING *;
 DELETE FROM users WHERE id = $1;
 
 -- name: UserState :one
--- What the revocation check needs: is the account still there and active, and its role.
-SELECT active, role FROM users WHERE id = $1;
+-- What the revocation check needs: is the account still there and active, its
+-- role, and since when its tokens are valid (revocations.not_before, if any).
+SELECT u.active, u.role, r.not_before AS tokens_not_before
+FROM users u LEFT JOIN revocations r ON r.user_id = u.id
+WHERE u.id = $1;
 
 -- name: UpdateOwnProfile :one
 -- PATCH /users/me: only the name and the password, so that it cannot undo a

@@ -149,6 +149,13 @@ func (s *Service) login(c *fiber.Ctx) error {
 	}
 	s.perAddress.give(addr)
 	s.perAccount.give(account)
+	// The token must be younger than the account's latest revocation, and
+	// iat has whole seconds: right after one, wait for the next second.
+	if st, err := s.q.UserState(ctx, u.ID); err == nil && st.TokensNotBefore != nil {
+		if wait := time.Until(st.TokensNotBefore.Truncate(time.Second).Add(time.Second)); wait > 0 && wait <= time.Second {
+			time.Sleep(wait)
+		}
+	}
 	tok, err := s.signer.Sign(u.ID, auth.Role(u.Role))
 	if err != nil {
 		return err

@@ -25,7 +25,9 @@ type userState struct {
 	exists bool
 	active bool
 	role   auth.Role
-	at     time.Time
+	// notBefore voids the tokens issued before it (zero: none revoked).
+	notBefore time.Time
+	at        time.Time
 }
 
 // stateCache is the users service's auth.RevocationChecker: tokens of an
@@ -60,6 +62,9 @@ func (c *stateCache) get(ctx context.Context, id uuid.UUID) (userState, error) {
 		return userState{}, err
 	default:
 		st = userState{exists: true, active: row.Active, role: auth.Role(row.Role), at: now}
+		if row.TokensNotBefore != nil {
+			st.notBefore = *row.TokensNotBefore
+		}
 	}
 	c.mu.Lock()
 	if len(c.m) >= maxStates {
@@ -83,4 +88,14 @@ func (c *stateCache) forget(id uuid.UUID) {
 func (c *stateCache) Revoked(ctx context.Context, id uuid.UUID) bool {
 	st, err := c.get(ctx, id)
 	return err != nil || !st.exists || !st.active
+}
+
+// RevokedToken implements auth.TokenRevocationChecker, with the rule every
+// other service applies through the revocation feed: a token issued before
+// the account's latest revocation (deactivated, deleted, given another role)
+// is void, so a demoted admin's token is refused by the guard itself (401)
+// rather than by each handler after the body was read.
+func (c *stateCache) RevokedToken(ctx context.Context, id uuid.UUID, issuedAt time.Time) bool {
+	st, err := c.get(ctx, id)
+	return err != nil || !st.exists || !st.active || issuedAt.Before(st.notBefore)
 }

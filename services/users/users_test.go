@@ -669,11 +669,15 @@ func TestRevokedTokens(t *testing.T) {
 			r.Problem(t)
 		}
 	}
-	// Reactivated, the account's token works again; the demoted admin logs in
-	// again and gets an operator token.
+	// Reactivated, the account's old token stays void (as in every service,
+	// which learn revocations from the feed); it logs in again. The demoted
+	// admin logs in again and gets an operator token.
 	e.api.Do(t, "PATCH", "/users/"+deactivated.ID.String(), e.admin, map[string]any{"active": true})
-	if r := e.api.Do(t, "GET", "/users/me", deactTok, nil); r.Status != 200 {
-		t.Errorf("reactivated: %d", r.Status)
+	if r := e.api.Do(t, "GET", "/users/me", deactTok, nil); r.Status != 401 {
+		t.Errorf("reactivated, old token: %d", r.Status)
+	}
+	if r := e.api.Do(t, "GET", "/users/me", e.login(t, deactivated.Email, "password-"+deactivated.Email), nil); r.Status != 200 {
+		t.Errorf("reactivated, new token: %d", r.Status)
 	}
 	tok := e.login(t, demoted.Email, "password-"+demoted.Email)
 	if _, claims := claimsOf(t, tok); claims["role"] != "operator" {

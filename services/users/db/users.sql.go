@@ -7,6 +7,7 @@ package db
 
 import (
 	"context"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -260,18 +261,22 @@ func (q *Queries) UpdateUser(ctx context.Context, arg UpdateUserParams) (User, e
 }
 
 const userState = `-- name: UserState :one
-SELECT active, role FROM users WHERE id = $1
+SELECT u.active, u.role, r.not_before AS tokens_not_before
+FROM users u LEFT JOIN revocations r ON r.user_id = u.id
+WHERE u.id = $1
 `
 
 type UserStateRow struct {
-	Active bool
-	Role   string
+	Active          bool
+	Role            string
+	TokensNotBefore *time.Time
 }
 
-// What the revocation check needs: is the account still there and active, and its role.
+// What the revocation check needs: is the account still there and active, its
+// role, and since when its tokens are valid (revocations.not_before, if any).
 func (q *Queries) UserState(ctx context.Context, id uuid.UUID) (UserStateRow, error) {
 	row := q.db.QueryRow(ctx, userState, id)
 	var i UserStateRow
-	err := row.Scan(&i.Active, &i.Role)
+	err := row.Scan(&i.Active, &i.Role, &i.TokensNotBefore)
 	return i, err
 }
