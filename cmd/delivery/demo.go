@@ -84,19 +84,9 @@ type apiClient struct {
 	token string
 }
 
-// ensure creates body at collection unless a record matching filter already
-// exists (a 409 on a unique field); it returns the record's id.
+// ensure returns the id of the record of collection whose key field equals
+// body's (found through filter), creating it from body when there is none.
 func (c *apiClient) ensure(ctx context.Context, collection, filter, key string, body map[string]any) (string, error) {
-	var created struct {
-		ID string `json:"id"`
-	}
-	status, err := c.do(ctx, "POST", collection, body, &created)
-	if err == nil {
-		return created.ID, nil
-	}
-	if status != http.StatusConflict {
-		return "", err
-	}
 	q, _ := url.ParseQuery(filter)
 	var list struct {
 		Items []map[string]any `json:"items"`
@@ -109,7 +99,13 @@ func (c *apiClient) ensure(ctx context.Context, collection, filter, key string, 
 			return fmt.Sprint(it["id"]), nil
 		}
 	}
-	return "", fmt.Errorf("%s: a record conflicts with the demo data: %w", collection, err)
+	var created struct {
+		ID string `json:"id"`
+	}
+	if _, err := c.do(ctx, "POST", collection, body, &created); err != nil {
+		return "", fmt.Errorf("demo data: %w", err)
+	}
+	return created.ID, nil
 }
 
 func (c *apiClient) do(ctx context.Context, method, url string, body, out any) (int, error) {

@@ -4,6 +4,7 @@
 //	delivery worker            run the Temporal worker of the order saga
 //	delivery migrate [svc...]  create and migrate the service databases
 //	delivery dev               run the whole platform on this machine (see README)
+//	delivery orders ...        list, late, show and cancel orders through the API
 package main
 
 import (
@@ -32,6 +33,7 @@ const usage = `usage:
   delivery worker             run the order saga's Temporal worker
   delivery migrate [service]  create and migrate the databases (all services when none is named)
   delivery dev [--demo]       run the whole platform locally: Temporal, PostgreSQL, every service, the worker
+  delivery orders ...         a dispatcher's view: list, late, show, cancel (see delivery orders)
 Configuration comes from the environment; see README.md.`
 
 var errUsage = errors.New(usage)
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, log, args[1:])
 	case "dev":
 		return dev(ctx, args[1:], getenv, stdout, stderr)
+	case "orders":
+		return ordersCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
