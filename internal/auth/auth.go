@@ -81,6 +81,7 @@ type Verifier struct {
 	parser  *jwt.Parser
 	keyfunc jwt.Keyfunc
 	revoked RevocationChecker
+	cache   *tokenCache // nil: every token is verified (see CacheTokens)
 }
 
 // Leeway is the clock skew tolerated on exp, nbf and iat.
@@ -108,6 +109,14 @@ var ErrInvalidToken = errors.New("invalid token")
 
 // Verify parses and checks a raw token.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
+	if v.cache != nil {
+		if t, ok := v.cache.get(raw); ok {
+			if v.isRevoked(ctx, t.p.UserID, t.iat) {
+				return Principal{}, ErrInvalidToken
+			}
+			return t.p, nil
+		}
+	}
 	var claims Claims
 	tok, err := v.parser.ParseWithClaims(raw, &claims, v.keyfunc)
 	if err != nil || !tok.Valid {
@@ -117,22 +126,30 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err != nil || !claims.Role.Valid() || claims.ExpiresAt == nil {
 		return Principal{}, ErrInvalidToken
 	}
-	if v.revoked != nil {
-		var revoked bool
-		if tr, ok := v.revoked.(TokenRevocationChecker); ok {
-			var iat time.Time // none: older than any revocation
-			if claims.IssuedAt != nil {
-				iat = claims.IssuedAt.Time
-			}
-			revoked = tr.RevokedToken(ctx, id, iat)
-		} else {
-			revoked = v.revoked.Revoked(ctx, id)
-		}
-		if revoked {
-			return Principal{}, ErrInvalidToken
-		}
+	var iat time.Time // none: older than any revocation
+	if claims.IssuedAt != nil {
+		iat = claims.IssuedAt.Time
 	}
-	return Principal{UserID: id, Role: claims.Role, ExpiresAt: claims.ExpiresAt.Time}, nil
+	if v.isRevoked(ctx, id, iat) {
+		return Principal{}, ErrInvalidToken
+	}
+	p := Principal{UserID: id, Role: claims.Role, ExpiresAt: claims.ExpiresAt.Time}
+	if v.cache != nil {
+		v.cache.put(raw, cachedToken{p: p, iat: iat})
+	}
+	return p, nil
+}
+
+// isRevoked asks the revocation checker, if any, about a token of id issued
+// at iat.
+func (v *Verifier) isRevoked(ctx context.Context, id uuid.UUID, iat time.Time) bool {
+	if v.revoked == nil {
+		return false
+	}
+	if tr, ok := v.revoked.(TokenRevocationChecker); ok {
+		return tr.RevokedToken(ctx, id, iat)
+	}
+	return v.revoked.Revoked(ctx, id)
 }
 
 // authenticate checks the bearer token of c and returns its principal.

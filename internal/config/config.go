@@ -135,7 +135,10 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.JWTTTL <= 0 || c.JWTTTL > 15*time.Minute {
 		errs = append(errs, "JWT_TTL must be between 1s and 15m")
 	}
-	maxConns, err := strconv.Atoi(get("DB_MAX_CONNS", "0"))
+	// 8 connections per pool: with 8 concurrent lookups, 8 beat pgx's default
+	// of 4 by 1.1-1.3x and 16 did no better (BENCHMARKS.md); six processes
+	// then hold at most 48 of PostgreSQL's default 100 connections.
+	maxConns, err := strconv.Atoi(get("DB_MAX_CONNS", "8"))
 	if err != nil || maxConns < 0 {
 		errs = append(errs, "DB_MAX_CONNS must be a whole number")
 	}
