@@ -305,3 +305,13 @@ func (f *Filters) Err() error {
 	}
 	return nil
 }
+
+// Convert maps stored rows to the records clients see, with a service's
+// named converter (e.g. toProduct).
+func Convert[R, T any](rows []R, f func(R) T) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
+	}
+	return out
+}

@@ -60,7 +60,7 @@ func (s *Service) resource() httpx.Resource[CustomerRequest, Customer] {
 				After: page.After, Lim: page.Limit + 1,
 				Q: pf.Q, NationalID: pf.NationalID, Email: pf.Email,
 			})
-			return convert(rows, toCustomer), err
+			return httpx.Convert(rows, toCustomer), err
 		},
 		Create: func(ctx context.Context, r *CustomerRequest) (Customer, error) {
 			c, err := s.q.CreateCustomer(ctx, db.CreateCustomerParams{

@@ -90,7 +90,7 @@ func (s *Service) resource() httpx.Resource[DeliveryManRequest, DeliveryMan] {
 				params.UserID = &user
 			}
 			rows, err := s.q.ListDeliveryMen(ctx, params)
-			return convert(rows, toDeliveryMan), err
+			return httpx.Convert(rows, toDeliveryMan), err
 		},
 		Create: func(ctx context.Context, r *DeliveryManRequest) (DeliveryMan, error) {
 			d, err := s.q.CreateDeliveryMan(ctx, db.CreateDeliveryManParams{
@@ -147,14 +147,6 @@ func upper(s *string) *string {
 	}
 	u := strings.ToUpper(*s)
 	return &u
-}
-
-func convert[R, T any](rows []R, f func(R) T) []T {
-	out := make([]T, len(rows))
-	for i, r := range rows {
-		out[i] = f(r)
-	}
-	return out
 }
 
 // Assignment refusals a caller (the order saga) must tell apart: the problem

@@ -64,7 +64,7 @@ func (s *Service) resource() httpx.Resource[ProductRequest, Product] {
 				return nil, err
 			}
 			rows, err := s.q.ListProducts(ctx, params)
-			return convert(rows, toProduct), err
+			return httpx.Convert(rows, toProduct), err
 		},
 		Create: func(ctx context.Context, r *ProductRequest) (Product, error) {
 			p, err := s.q.CreateProduct(ctx, db.CreateProductParams{
@@ -94,14 +94,6 @@ func (s *Service) resource() httpx.Resource[ProductRequest, Product] {
 			return nil
 		},
 	}
-}
-
-func convert[R, T any](rows []R, f func(R) T) []T {
-	out := make([]T, len(rows))
-	for i, r := range rows {
-		out[i] = f(r)
-	}
-	return out
 }
 
 // Reservation refusals a caller must tell apart (the problem type suffix).
