@@ -22,6 +22,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	$(GO) tool -modfile=tools/workflowcheck.mod workflowcheck ./workflows/...
 
 sqlc-check:
 	@url=$$(scripts/ensure-postgres.sh) && DATABASE_URL="$$url" scripts/sqlc-check.sh
