@@ -5,7 +5,7 @@ export GOTOOLCHAIN ?= local
 SQLC  := $(GO) tool -modfile=tools/sqlc.mod sqlc
 TEMPORAL := $(GO) tool -modfile=tools/temporal.mod temporal
 
-.PHONY: run test check generate sqlc-check vet fmt-check build temporal
+.PHONY: run test check generate sqlc-check vet fmt-check build temporal bench bench-smoke
 
 ## run: the whole platform on this machine (Temporal, PostgreSQL, every service, the worker)
 run:
@@ -33,6 +33,14 @@ generate:
 
 build:
 	$(GO) build -o bin/delivery ./cmd/delivery
+
+## bench: the table of BENCHMARKS.md (about 3 minutes on 2 cores; loopback only, cleans up)
+bench:
+	@url=$$(scripts/ensure-postgres.sh) && DATABASE_URL="$$url" $(GO) run ./bench
+
+## bench-smoke: the same harness in a few seconds (only shows that it runs)
+bench-smoke:
+	@url=$$(scripts/ensure-postgres.sh) && DATABASE_URL="$$url" $(GO) run ./bench -smoke
 
 ## temporal: the pinned temporal CLI, e.g. make temporal ARGS="workflow list"
 temporal:
