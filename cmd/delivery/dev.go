@@ -90,18 +90,19 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	run := func(name string, f func(context.Context) error) {
+	// serve and runWorker name themselves in their errors.
+	run := func(f func(context.Context) error) {
 		g.Go(func() error {
 			if err := f(gctx); err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("%s: %w", name, err)
+				return err
 			}
 			return nil
 		})
 	}
 	for _, name := range config.Services {
-		run(name, func(ctx context.Context) error { return serve(ctx, cfg, log, name) })
+		run(func(ctx context.Context) error { return serve(ctx, cfg, log, name) })
 	}
-	run("worker", func(ctx context.Context) error { return runWorker(ctx, cfg, log) })
+	run(func(ctx context.Context) error { return runWorker(ctx, cfg, log) })
 	if temporal != nil {
 		g.Go(func() error {
 			err := temporal.Wait()

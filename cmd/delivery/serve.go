@@ -18,6 +18,7 @@ import (
 
 	"github.com/delivery/platform/internal/auth"
 	"github.com/delivery/platform/internal/config"
+	"github.com/delivery/platform/internal/devstack"
 	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/pg"
 	"github.com/delivery/platform/services/customers"
@@ -183,8 +184,8 @@ func listen(addr, name string) (net.Listener, error) {
 }
 
 func dbError(name, dsn string, err error) error {
-	return fmt.Errorf("%s: cannot use the database %s (%v): is PostgreSQL running? set DATABASE_URL or %s_DATABASE_URL",
-		name, pg.Redact(dsn), rootCause(err), strings.ToUpper(name))
+	return fmt.Errorf("%s: cannot use the database %s (%s): is PostgreSQL running? set DATABASE_URL or %s_DATABASE_URL",
+		name, pg.Redact(dsn), devstack.OneLine(rootCause(err)), strings.ToUpper(name))
 }
 
 func rootCause(err error) error {

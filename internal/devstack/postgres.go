@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,7 +47,7 @@ func (p *Postgres) Wait() error {
 func FindOrStartPostgres(ctx context.Context, url, dataDir string, logs io.Writer) (*Postgres, error) {
 	if url != "" {
 		if err := ping(ctx, url); err != nil {
-			return nil, fmt.Errorf("DATABASE_URL does not answer (%v): start that server or unset DATABASE_URL", err)
+			return nil, fmt.Errorf("DATABASE_URL does not answer (%s): start that server or unset DATABASE_URL", OneLine(err))
 		}
 		return &Postgres{URL: url}, nil
 	}
@@ -151,4 +152,9 @@ func asPostgresUser(ctx context.Context, name string, args ...string) *exec.Cmd 
 		return exec.CommandContext(ctx, "runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
 	}
 	return exec.CommandContext(ctx, name, args...)
+}
+
+// OneLine flattens an error for a one-line message (pgconn errors span lines).
+func OneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
 }
