@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -47,5 +48,22 @@ func TestStartupErrorsSayWhatToDo(t *testing.T) {
 				t.Errorf("not one line: %q", err)
 			}
 		})
+	}
+}
+
+// The service binary must not link the Temporal server (it lives in its own
+// modfile, tools/temporal.mod, and runs as a separate process).
+func TestBinaryDoesNotLinkTheTemporalServer(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "go.temporal.io/server") {
+			t.Fatalf("cmd/delivery imports %s", pkg)
+		}
+	}
+	if !strings.Contains(string(out), "go.temporal.io/sdk/client") {
+		t.Fatal("the dependency list does not look right: no Temporal SDK client")
 	}
 }
