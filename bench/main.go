@@ -43,7 +43,7 @@ type Options struct {
 
 // Full is the size of `make bench`.
 func Full() Options {
-	return Options{Clients: 8, LookupTime: 4 * time.Second, Rounds: 2, LatencyRuns: 200, DelayRuns: 40,
+	return Options{Clients: 8, LookupTime: 3 * time.Second, Rounds: 3, LatencyRuns: 200, DelayRuns: 40,
 		Starters: 32, Sustain: 8 * time.Second, Choices: true}
 }
 
