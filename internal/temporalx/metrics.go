@@ -15,10 +15,10 @@ import (
 // own, such as order outcomes and verdict latency) to reg, for /metrics.
 func NewMetricsHandler(reg prom.Registerer) (client.MetricsHandler, io.Closer) {
 	reporter := tallyprom.NewReporter(tallyprom.Options{
-		Registerer:       reg,
-		DefaultTimerType: tallyprom.HistogramTimerType,
+		Registerer:              reg,
+		DefaultTimerType:        tallyprom.HistogramTimerType,
 		DefaultHistogramBuckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		OnRegisterError: func(error) {},
+		OnRegisterError:         func(error) {},
 	})
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter:  reporter,
