@@ -5,7 +5,7 @@ export GOTOOLCHAIN ?= local
 SQLC  := $(GO) tool -modfile=tools/sqlc.mod sqlc
 TEMPORAL := $(GO) tool -modfile=tools/temporal.mod temporal
 
-.PHONY: run test check generate sqlc-check vet fmt-check build temporal bench bench-smoke
+.PHONY: run test check generate sqlc-check vet fmt-check build temporal fuzz fuzz-short bench bench-smoke
 
 ## run: the whole platform on this machine (Temporal, PostgreSQL, every service, the worker)
 run:
@@ -15,6 +15,15 @@ run:
 test: fmt-check vet sqlc-check
 	@url=$$(scripts/ensure-postgres.sh) && \
 	  DATABASE_URL="$$url" TEST_DATABASE_URL="$$url" $(GO) test -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+## fuzz-short: every Go fuzz target for FUZZTIME_SHORT (default 2s) each: part of test
+fuzz-short:
+	@GO="$(GO)" scripts/fuzz.sh $(or $(FUZZTIME_SHORT),2s)
+
+## fuzz: every Go fuzz target for FUZZTIME (default 1m) each, with the executions of each (RELIABILITY.md)
+fuzz:
+	@GO="$(GO)" scripts/fuzz.sh $(or $(FUZZTIME),1m)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '/db/')); \

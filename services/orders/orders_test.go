@@ -2,6 +2,7 @@ package orders_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -22,6 +23,9 @@ import (
 var temporal *testenv.Temporal
 
 func TestMain(m *testing.M) {
+	if flag.Parse(); fuzzOnly() {
+		os.Exit(m.Run())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	tp, err := testenv.StartTemporal(ctx)
 	cancel()
