@@ -68,12 +68,7 @@ func observe(log *slog.Logger, m *Metrics) fiber.Handler {
 			m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 			m.latency.WithLabelValues(method, route).Observe(took.Seconds())
 		}
-		level := slog.LevelInfo
-		switch route {
-		case "/healthz", "/readyz", "/metrics":
-			level = slog.LevelDebug
-		}
-		if log.Enabled(c.UserContext(), level) {
+		if level := accessLevel(c, route, status, took); log.Enabled(c.UserContext(), level) {
 			log.LogAttrs(c.UserContext(), level, "request",
 				slog.String("request_id", RequestID(c.UserContext())),
 				slog.String("method", c.Method()), slog.String("path", c.Path()), slog.String("route", route),
@@ -81,6 +76,24 @@ func observe(log *slog.Logger, m *Metrics) fiber.Handler {
 		}
 		return err
 	}
+}
+
+// accessLevel decides how loud a request's access line is. Every write, every
+// failure, every slow request and every request that arrived with its own
+// request id (the calls the order workflow makes, a client tracing a call) is
+// logged at info; a plain successful read is only counted in the metrics and
+// logged at debug: at thousands of reads a second the log line cost 12–26 %
+// of the throughput (BENCHMARKS.md). Probes are debug too.
+func accessLevel(c *fiber.Ctx, route string, status int, took time.Duration) slog.Level {
+	switch {
+	case route == "/healthz" || route == "/readyz" || route == "/metrics":
+		return slog.LevelDebug
+	case status >= 400 || took > 500*time.Millisecond || c.Locals(tracedKey{}) != nil:
+		return slog.LevelInfo
+	case c.Method() == fiber.MethodGet || c.Method() == fiber.MethodHead:
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // Handler serves the registry at /metrics.

@@ -10,6 +10,10 @@ import (
 
 type requestIDKey struct{}
 
+// tracedKey marks a request that arrived with its own request id: a call
+// another service (or a client) is following.
+type tracedKey struct{}
+
 // WithRequestID returns ctx carrying the request id.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
@@ -51,6 +55,7 @@ func requestIDMiddleware(c *fiber.Ctx) error {
 		id = newRequestID()
 	} else {
 		id = string([]byte(id)) // Fiber reuses its buffers: keep a copy.
+		c.Locals(tracedKey{}, true)
 	}
 	c.Set(RequestIDHeader, id)
 	c.SetUserContext(WithRequestID(c.UserContext(), id))
