@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -155,7 +156,30 @@ func toProblem(err error) Problem {
 		return Problem{Type: ProblemTypeBase + string(CodeUnavailable), Title: codeTitle[CodeUnavailable], Status: 503,
 			Detail: "a dependency did not answer in time"}
 	}
+	if unreachable(err) {
+		return Problem{Type: ProblemTypeBase + string(CodeUnavailable), Title: codeTitle[CodeUnavailable], Status: 503,
+			Detail: "a dependency is unavailable: try again"}
+	}
 	return Problem{Type: ProblemTypeBase + string(CodeInternal), Title: codeTitle[CodeInternal], Status: 500}
+}
+
+// unreachable reports a dependency that cannot be reached now: a refused or
+// broken connection, or a database that is shutting down or starting up
+// (SQLSTATE class 08, or 57P01-57P05). The same request may succeed when
+// repeated, so it is a 503, not an internal error (found by the PostgreSQL
+// restart in faults/). The SQLSTATE is read through the method pgconn's
+// errors have, so httpx does not depend on the driver.
+func unreachable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return true
+	}
+	var st interface{ SQLState() string }
+	if errors.As(err, &st) {
+		code := st.SQLState()
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P")
+	}
+	return false
 }
 
 func fiberCode(status int) Code {
