@@ -51,6 +51,9 @@ func Decode(body []byte, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return Errorf(CodeBadRequest, "the request body is empty")
 	}
+	if err := checkShape(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
@@ -58,6 +61,49 @@ func Decode(body []byte, dst any) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Errorf(CodeBadRequest, "the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+// Bounds on the shape of a body, far beyond any request of the platform (an
+// order has at most 50 lines). They refuse, before decoding, bodies built to
+// make the decoder allocate per value (an error per unknown key or wrongly
+// typed element turned 1 MiB into ~90 MiB) or to nest 10,000 levels deep.
+const (
+	MaxJSONDepth  = 64
+	MaxJSONValues = 10_000 // commas: array elements and object members
+)
+
+// checkShape scans body once, without allocating, for nesting and size.
+func checkShape(body []byte) error {
+	depth, values := 0, 0
+	inString, escaped := false, false
+	for _, c := range body {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '[', '{':
+			if depth++; depth > MaxJSONDepth {
+				return Errorf(CodeBadRequest, "the JSON is nested more than %d levels deep", MaxJSONDepth)
+			}
+		case ']', '}':
+			depth--
+		case ',':
+			if values++; values > MaxJSONValues {
+				return Errorf(CodeBadRequest, "the JSON holds more than %d values", MaxJSONValues)
+			}
+		}
 	}
 	return nil
 }
