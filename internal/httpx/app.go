@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -164,14 +165,19 @@ func toProblem(err error) Problem {
 }
 
 // unreachable reports a dependency that cannot be reached now: a refused or
-// broken connection, or a database that is shutting down or starting up
+// broken connection (also one the driver found closed, or that ended in the
+// middle of an answer), or a database that is shutting down or starting up
 // (SQLSTATE class 08, or 57P01-57P05). The same request may succeed when
 // repeated, so it is a 503, not an internal error (found by the PostgreSQL
-// restart in faults/). The SQLSTATE is read through the method pgconn's
-// errors have, so httpx does not depend on the driver.
+// restart in faults/). The driver's errors are read through their methods
+// (SafeToRetry, SQLState), so httpx does not depend on the driver.
 func unreachable(err error) bool {
 	var op *net.OpError
-	if errors.As(err, &op) {
+	if errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return true
+	}
+	var retry interface{ SafeToRetry() bool }
+	if errors.As(err, &retry) && retry.SafeToRetry() {
 		return true
 	}
 	var st interface{ SQLState() string }

@@ -39,6 +39,8 @@ func TestUnreachableDependencyIs503(t *testing.T) {
 		"cannot connect now":     {fmt.Errorf("get: %w", &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}), 503},
 		"admin shutdown (57P01)": {&pgconn.PgError{Code: "57P01"}, 503},
 		"connection failure":     {&pgconn.PgError{Code: "08006"}, 503},
+		"conn closed":            {fmt.Errorf("list: %w", safeToRetry{}), 503},
+		"broken mid-answer":      {fmt.Errorf("query: %w", io.ErrUnexpectedEOF), 503},
 		"query canceled (57014)": {&pgconn.PgError{Code: "57014"}, 500},
 		"unique violation":       {&pgconn.PgError{Code: "23505"}, 500},
 		"anything else":          {errors.New("boom"), 500},
@@ -60,3 +62,10 @@ func TestUnreachableDependencyIs503(t *testing.T) {
 		}
 	}
 }
+
+// safeToRetry stands for pgconn's "conn closed": nothing was sent, so the
+// request may be repeated.
+type safeToRetry struct{}
+
+func (safeToRetry) Error() string     { return "conn closed" }
+func (safeToRetry) SafeToRetry() bool { return true }
