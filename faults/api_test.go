@@ -179,6 +179,9 @@ type placed struct {
 	tries  int
 	at     time.Time // when the answer came
 	err    string    // the last non-answer
+	// failed counts the answers that were not definite, by status ("conn"
+	// when no answer came).
+	failed map[string]int
 }
 
 // place sends POST /orders with an Idempotency-Key, repeating it (as a client
@@ -186,13 +189,14 @@ type placed struct {
 // patience. Every repeat must answer about the same order.
 func (s *stack) place(req orderReq, key string, patience time.Duration) placed {
 	start := time.Now()
-	p := placed{key: key}
+	p := placed{key: key, failed: map[string]int{}}
 	for {
 		p.tries++
 		a, err := s.call("POST", config.Orders, "/orders", s.admin, req, "Idempotency-Key", key)
 		switch {
 		case err != nil:
 			p.err = err.Error()
+			p.failed["conn"]++
 		case a.status == 201 || a.status == 202:
 			var o order
 			if err := a.decode(&o); err != nil {
@@ -214,6 +218,7 @@ func (s *stack) place(req orderReq, key string, patience time.Duration) placed {
 			p.status, p.id, p.state = a.status, pr.OrderID, pr.OrderStatus
 		default:
 			p.err = fmt.Sprintf("%d %s", a.status, strings.TrimSpace(string(a.body)))
+			p.failed[fmt.Sprint(a.status)]++
 			if a.status < 500 {
 				p.status = -a.status
 				p.took = time.Since(start)

@@ -268,8 +268,17 @@ func (s *stack) startTemporal() {
 		}
 		s.tc = tc
 	}
-	if err := temporalx.EnsureSearchAttributes(ctx, s.tc, "default", workflows.SearchAttributes()...); err != nil {
-		t.Fatalf("temporal: %v", err)
+	// After a restart the client's connection may still be in its reconnect
+	// backoff: repeat until the server answers.
+	for {
+		err := temporalx.EnsureSearchAttributes(ctx, s.tc, "default", workflows.SearchAttributes()...)
+		if err == nil {
+			break
+		}
+		if !p.alive() || ctx.Err() != nil {
+			t.Fatalf("temporal: %v%s", err, s.tail("temporal"))
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -439,6 +448,18 @@ func (s *stack) teardown() {
 	}
 	if p := s.proc("temporal"); p != nil {
 		p.signal(syscall.SIGTERM, 10*time.Second)
+	}
+	// FAULTS_LOGS=<dir> keeps every process's log (the temp dir goes away).
+	if keep := os.Getenv("FAULTS_LOGS"); keep != "" {
+		dst := filepath.Join(keep, strings.ReplaceAll(s.t.Name(), "/", "_"))
+		if err := os.MkdirAll(dst, 0o755); err == nil {
+			logs, _ := filepath.Glob(filepath.Join(s.dir, "*.log"))
+			for _, l := range logs {
+				if b, err := os.ReadFile(l); err == nil {
+					_ = os.WriteFile(filepath.Join(dst, filepath.Base(l)), b, 0o644)
+				}
+			}
+		}
 	}
 	if s.tc != nil {
 		s.tc.Close()
