@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
@@ -213,8 +214,21 @@ type Filters struct {
 	errs []FieldError
 }
 
-// NewFilters reads filters from q.
-func NewFilters(q Query) *Filters { return &Filters{q: q} }
+// NewFilters reads filters from q. A parameter that is not valid UTF-8 or
+// holds a NUL is refused here, for every filter: PostgreSQL cannot compare
+// text with such a value (it would be a 500).
+func NewFilters(q Query) *Filters {
+	f := &Filters{}
+	f.q = func(key string) string {
+		s := q(key)
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			f.errs = append(f.errs, FieldError{Field: key, Message: "must be valid UTF-8 text without NUL characters"})
+			return ""
+		}
+		return s
+	}
+	return f
+}
 
 // Bool reads an optional true/false parameter.
 func (f *Filters) Bool(key string) *bool {

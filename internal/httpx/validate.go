@@ -30,9 +30,13 @@ func (v *Check) Text(field, s string, max int) bool {
 	return v.MaxLen(field, s, max)
 }
 
-// MaxLen requires at most max characters (not bytes), and valid UTF-8.
+// MaxLen requires at most max characters (not bytes), and valid UTF-8
+// without NUL (which PostgreSQL text cannot hold).
 func (v *Check) MaxLen(field, s string, max int) bool {
 	if !v.Add(utf8.ValidString(s), field, "must be valid UTF-8") {
+		return false
+	}
+	if !v.Add(!strings.ContainsRune(s, 0), field, "must not contain NUL characters") {
 		return false
 	}
 	return v.Add(utf8.RuneCountInString(s) <= max, field, "must be at most %d characters", max)

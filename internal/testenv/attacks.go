@@ -35,7 +35,13 @@ func PostRaw(t testing.TB, app *fiber.App, path, token, body string) Response {
 	}
 	go app.Listener(ln) //nolint:errcheck // ends when the listener closes
 	t.Cleanup(func() { _ = ln.Close() })
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	return PostRawURL(t, "http://"+ln.Addr().String(), path, token, body)
+}
+
+// PostRawURL is PostRaw to an app already served at baseURL (see Serve).
+func PostRawURL(t testing.TB, baseURL, path, token, body string) Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(baseURL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

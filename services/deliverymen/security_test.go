@@ -1,10 +1,13 @@
 package deliverymen_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/testenv"
 )
 
@@ -41,4 +44,31 @@ func TestBadTokens(t *testing.T) {
 	n := testenv.CheckBadTokens(t, e.api, e.users.ForgedAdmin(t), append(bad, revoked...))
 	t.Logf("figure: deliverymen JWT attacks: %d routes × %d tokens = %d checks, revocation seen after %s",
 		len(testenv.ProtectedRoutes(e.api.App)), len(bad)+len(revoked), n, stale.Round(time.Millisecond))
+}
+
+// Bad input: metacharacters stored literally in every text field, NUL and
+// invalid UTF-8 refused, huge JSON refused within a memory bound, a body over
+// 1 MiB 413.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	email := fmt.Sprintf("o'brien.%d+%%_x@example.com", time.Now().UnixNano())
+	texts := []string{"first_name", "paternal_surname", "maternal_surname", "address"}
+	b := body("email", email)
+	for _, f := range texts {
+		b[f] = testenv.Meta
+	}
+	n := testenv.CheckLiteral(t, e.api, e.admin, "/delivery-men", b, append(texts, "email"),
+		map[string]string{"q": testenv.Meta, "email": email})
+	n += testenv.CheckBadText(t, e.api, e.admin, "/delivery-men", body(), append(texts, "email"), []string{"q", "email", "national_id"})
+	url := testenv.Serve(t, e.api.App)
+	peak := testenv.CheckHugeBodies(t, url+"/delivery-men", e.admin)
+	big := `{"address":"` + strings.Repeat("x", httpx.BodyLimit) + `"}`
+	if r := testenv.PostRawURL(t, url, "/delivery-men", e.admin, big); r.Status != 413 {
+		t.Errorf("over 1 MiB: %d", r.Status)
+	} else {
+		r.Problem(t)
+	}
+	t.Logf("figure: deliverymen bad input: %d literal/NUL/UTF-8 checks, %d huge bodies (peak %.1f MiB), 413 over 1 MiB",
+		n, len(testenv.HugeBodies()), float64(peak)/(1<<20))
 }

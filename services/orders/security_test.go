@@ -1,12 +1,14 @@
 package orders_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/testenv"
 	"github.com/delivery/platform/services/orders"
 )
@@ -116,4 +118,30 @@ func TestCourierScopingAndLiteralText(t *testing.T) {
 		t.Errorf("another courier delivers a picked-up order: %d", r.Status)
 	}
 	t.Logf("figure: orders courier scoping: %d cross-courier attempts refused", checks)
+}
+
+// Bad input: NUL and invalid UTF-8 refused (the database cannot store them:
+// it was a 500), huge JSON refused within a memory bound, a body over 1 MiB
+// 413.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	s, api := securityStack(t)
+	operator := s.Users.Token(t, auth.RoleOperator)
+	valid := map[string]any{
+		"customer_id": uuid.New(), "delivery_man_id": uuid.New(),
+		"items":            []map[string]any{{"product_id": uuid.New(), "quantity": 1}},
+		"phone":            "987654321",
+		"delivery_address": "Av. Arequipa 123",
+		"deliver_at":       time.Now().Add(2 * time.Hour).UTC().Format(time.RFC3339),
+	}
+	n := testenv.CheckBadText(t, api, operator, "/orders", valid, []string{"delivery_address"}, []string{"status", "customer_id"})
+	peak := testenv.CheckHugeBodies(t, s.OrdersURL+"/orders", operator)
+	big := `{"delivery_address":"` + strings.Repeat("x", httpx.BodyLimit) + `"}`
+	if r := testenv.PostRawURL(t, s.OrdersURL, "/orders", operator, big); r.Status != 413 {
+		t.Errorf("over 1 MiB: %d", r.Status)
+	} else {
+		r.Problem(t)
+	}
+	t.Logf("figure: orders bad input: %d NUL/UTF-8 checks, %d huge bodies (peak %.1f MiB), 413 over 1 MiB",
+		n, len(testenv.HugeBodies()), float64(peak)/(1<<20))
 }

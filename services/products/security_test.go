@@ -1,10 +1,12 @@
 package products_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/testenv"
 )
 
@@ -41,4 +43,26 @@ func TestBadTokens(t *testing.T) {
 	n := testenv.CheckBadTokens(t, e.api, e.users.ForgedAdmin(t), append(bad, revoked...))
 	t.Logf("figure: products JWT attacks: %d routes × %d tokens = %d checks, revocation seen after %s",
 		len(testenv.ProtectedRoutes(e.api.App)), len(bad)+len(revoked), n, stale.Round(time.Millisecond))
+}
+
+// Bad input: metacharacters stored literally, NUL and invalid UTF-8 refused,
+// huge JSON refused within a memory bound, a body over 1 MiB 413.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	n := testenv.CheckLiteral(t, e.api, e.admin, "/products",
+		map[string]any{"name": testenv.Meta, "description": testenv.Meta + " (description)", "price": "1.00"},
+		[]string{"name", "description"}, map[string]string{"q": testenv.Meta})
+	n += testenv.CheckBadText(t, e.api, e.admin, "/products", map[string]any{"name": "Tea", "price": "1"},
+		[]string{"name", "description"}, []string{"q"})
+	url := testenv.Serve(t, e.api.App)
+	peak := max(testenv.CheckHugeBodies(t, url+"/products", e.admin), testenv.CheckHugeBodies(t, url+"/reservations", e.svc))
+	big := `{"name":"Tea","price":"1","description":"` + strings.Repeat("a", httpx.BodyLimit) + `"}`
+	if r := testenv.PostRawURL(t, url, "/products", e.admin, big); r.Status != 413 {
+		t.Errorf("over 1 MiB: %d", r.Status)
+	} else {
+		r.Problem(t)
+	}
+	t.Logf("figure: products bad input: %d literal/NUL/UTF-8 checks, 2 routes × %d huge bodies (peak %.1f MiB), 413 over 1 MiB",
+		n, len(testenv.HugeBodies()), float64(peak)/(1<<20))
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/testenv"
 	"github.com/delivery/platform/services/users"
 )
@@ -267,4 +268,30 @@ func TestNoSecretsInResponsesOrLogs(t *testing.T) {
 		}
 	}
 	t.Logf("figure: secrets: %d secrets × (%d responses + %d log bytes) clean", len(secrets), len(responses), len(logs))
+}
+
+// Bad input: metacharacters stored literally, NUL and invalid UTF-8 refused,
+// huge JSON refused within a memory bound, a body over 1 MiB 413.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	u, api := startUsers(t)
+	email := fmt.Sprintf("o'brien.%d+%%_x@example.com", time.Now().UnixNano())
+	n := testenv.CheckLiteral(t, api, u.AdminToken, "/users",
+		map[string]any{"email": email, "name": testenv.Meta, "role": "operator", "password": "p'; DROP TABLE users;--"},
+		[]string{"email", "name"}, map[string]string{"q": testenv.Meta})
+	n += testenv.CheckBadText(t, api, u.AdminToken, "/users",
+		map[string]any{"email": "nul@example.com", "name": "Nul", "role": "operator", "password": "0123456789"},
+		[]string{"email", "name"}, []string{"q", "role", "active"})
+	// The login too: a NUL in the email was a 500 from the database.
+	n++
+	if r := api.Do(t, "POST", "/auth/login", "", map[string]string{"email": "a\x00@example.com", "password": "x"}); r.Status != 422 {
+		t.Errorf("login with a NUL: %d %s", r.Status, r.Body)
+	}
+	peak := max(testenv.CheckHugeBodies(t, u.URL+"/users", u.AdminToken), testenv.CheckHugeBodies(t, u.URL+"/auth/login", ""))
+	big := `{"email":"a@b.co","name":"` + strings.Repeat("x", httpx.BodyLimit) + `"}`
+	if r := testenv.PostRawURL(t, u.URL, "/users", u.AdminToken, big); r.Status != 413 {
+		t.Errorf("over 1 MiB: %d", r.Status)
+	}
+	t.Logf("figure: users bad input: %d literal/NUL/UTF-8 checks, 2 routes × %d huge bodies (peak %.1f MiB), 413 over 1 MiB",
+		n, len(testenv.HugeBodies()), float64(peak)/(1<<20))
 }
