@@ -13,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // BodyLimit is the largest request body any service accepts.
@@ -169,21 +170,16 @@ func toProblem(err error) Problem {
 // middle of an answer), or a database that is shutting down or starting up
 // (SQLSTATE class 08, or 57P01-57P05). The same request may succeed when
 // repeated, so it is a 503, not an internal error (found by the PostgreSQL
-// restart in faults/). The driver's errors are read through their methods
-// (SafeToRetry, SQLState), so httpx does not depend on the driver.
+// restart in faults/).
 func unreachable(err error) bool {
 	var op *net.OpError
-	if errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.As(err, &op) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) {
 		return true
 	}
-	var retry interface{ SafeToRetry() bool }
-	if errors.As(err, &retry) && retry.SafeToRetry() {
-		return true
-	}
-	var st interface{ SQLState() string }
-	if errors.As(err, &st) {
-		code := st.SQLState()
-		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P")
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
 	}
 	return false
 }

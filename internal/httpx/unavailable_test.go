@@ -39,7 +39,8 @@ func TestUnreachableDependencyIs503(t *testing.T) {
 		"cannot connect now":     {fmt.Errorf("get: %w", &pgconn.PgError{Code: "57P03", Message: "the database system is starting up"}), 503},
 		"admin shutdown (57P01)": {&pgconn.PgError{Code: "57P01"}, 503},
 		"connection failure":     {&pgconn.PgError{Code: "08006"}, 503},
-		"conn closed":            {fmt.Errorf("list: %w", safeToRetry{}), 503},
+		"conn closed":            {fmt.Errorf("list: %w", pgconn.ErrConnClosed), 503},
+		"safe to retry":          {fmt.Errorf("list: %w", safeToRetry{}), 503},
 		"broken mid-answer":      {fmt.Errorf("query: %w", io.ErrUnexpectedEOF), 503},
 		"query canceled (57014)": {&pgconn.PgError{Code: "57014"}, 500},
 		"unique violation":       {&pgconn.PgError{Code: "23505"}, 500},
@@ -63,7 +64,7 @@ func TestUnreachableDependencyIs503(t *testing.T) {
 	}
 }
 
-// safeToRetry stands for pgconn's "conn closed": nothing was sent, so the
+// safeToRetry stands for pgconn's errors that say nothing was sent, so the
 // request may be repeated.
 type safeToRetry struct{}
 
