@@ -17,6 +17,13 @@ test: fmt-check vet sqlc-check
 	  DATABASE_URL="$$url" TEST_DATABASE_URL="$$url" $(GO) test -count=1 -timeout 20m ./...
 	@$(MAKE) --no-print-directory fuzz-short
 
+## test-faults: the fault scenarios of faults/ at the full sizes of issue 5 (figures in RELIABILITY.md);
+## the short versions run in test. FAULTS_LOGS=<dir> keeps every process's log.
+.PHONY: test-faults
+test-faults:
+	@url=$$(scripts/ensure-postgres.sh) && \
+	  DATABASE_URL="$$url" TEST_DATABASE_URL="$$url" FAULTS=long $(GO) test -count=1 -v -timeout 45m ./faults
+
 ## fuzz-short: every Go fuzz target for FUZZTIME_SHORT (default 2s) each: part of test
 fuzz-short:
 	@GO="$(GO)" scripts/fuzz.sh $(or $(FUZZTIME_SHORT),2s)
