@@ -121,7 +121,15 @@ func (p *proc) signal(sig syscall.Signal, wait time.Duration) {
 	_ = syscall.Kill(-p.pid(), sig)
 	select {
 	case <-p.done:
+		return
 	case <-time.After(wait):
+	}
+	// Stuck: SIGQUIT makes a Go process write every goroutine's stack to its
+	// log before it dies, so the teardown's failure can be read afterwards.
+	_ = syscall.Kill(-p.pid(), syscall.SIGQUIT)
+	select {
+	case <-p.done:
+	case <-time.After(3 * time.Second):
 		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
 		<-p.done
 	}

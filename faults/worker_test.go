@@ -111,7 +111,7 @@ func TestWorkerKilled(t *testing.T) {
 			t.Errorf("%d orders are %s, not final", k, st)
 		}
 	}
-	figure(t, "%d orders (10 clients), worker SIGKILLed after %d answers with %d in flight, down %s, then again while moving them on; "+
+	figure(t, "%d orders (10 clients), worker SIGKILLed after %d answers (10 requests open, %d still to answer), down %s, then again while moving them on; "+
 		"answers %v; every verdict in %s after the restart (%s from the first order); %d rows for %d keys; "+
 		"after verdicts: %s; final in %s: %s (%d cancelled, %d delivered)",
 		n, n-inFlight, inFlight, down, codes, settle.Round(100*time.Millisecond), verdicts.Round(100*time.Millisecond), rows, n,
