@@ -263,25 +263,32 @@ func (s *Service) release(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	err = pg.Tx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		a, err := q.GetAssignmentForUpdate(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			var n int64
-			if n, err = q.ReleasedTombstone(ctx, id); err != nil || n == 1 {
+		for {
+			a, err := q.GetAssignment(ctx, id)
+			if errors.Is(err, pgx.ErrNoRows) {
+				var n int64
+				if n, err = q.ReleasedTombstone(ctx, id); err != nil || n == 1 {
+					return err
+				}
+				continue // an assignment was committed meanwhile: release it
+			}
+			if err != nil || a.Status == StatusReleased {
 				return err
 			}
-			// An assignment was made meanwhile: release it.
-			a, err = q.GetAssignmentForUpdate(ctx, id)
+			// Lock the delivery man before the assignment, in the order assign
+			// takes them: the other order deadlocked against a concurrent
+			// assign whose uniqueness check waited on this release.
+			if _, err := q.GetDeliveryManForUpdate(ctx, *a.DeliveryManID); err != nil {
+				return err
+			}
+			if a, err = q.GetAssignmentForUpdate(ctx, id); err != nil || a.Status == StatusReleased {
+				return err
+			}
+			if err := q.ReleaseAssignment(ctx, id); err != nil {
+				return err
+			}
+			return q.AddActiveOrders(ctx, db.AddActiveOrdersParams{ID: *a.DeliveryManID, Delta: -1})
 		}
-		if err != nil {
-			return err
-		}
-		if a.Status == StatusReleased {
-			return nil
-		}
-		if err := q.ReleaseAssignment(ctx, id); err != nil {
-			return err
-		}
-		return q.AddActiveOrders(ctx, db.AddActiveOrdersParams{ID: *a.DeliveryManID, Delta: -1})
 	})
 	if err != nil {
 		return err
