@@ -100,9 +100,18 @@ func EnsureDatabase(ctx context.Context, dsn string) error {
 	return err
 }
 
-// Tx runs fn in a transaction, committing when it returns nil.
+// Tx runs fn in a transaction, committing when it returns nil. A transaction
+// that PostgreSQL aborts as a deadlock victim or a serialization failure is run
+// again (a few times), so fn must set its results afresh on each run.
 func Tx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, fn)
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, pool, fn)
+		var pgErr *pgconn.PgError
+		if attempt < 4 && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		return err
+	}
 }
 
 // Error maps a database error to the error a client sees: no rows is not

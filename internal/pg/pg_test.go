@@ -3,8 +3,12 @@ package pg_test
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/delivery/platform/internal/httpx"
 	"github.com/delivery/platform/internal/pg"
@@ -69,4 +73,48 @@ func asError(err error, target **httpx.Error) bool {
 	e, ok := err.(*httpx.Error)
 	*target = e
 	return ok
+}
+
+// Two transactions taking the same rows in opposite order deadlock; the
+// victim is run again, so both callers succeed.
+func TestTxRunsADeadlockVictimAgain(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t, "pgtest", schema)
+	if _, err := pool.Exec(ctx, `INSERT INTO things VALUES (1, 'a', 1), (2, 'b', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	var ready sync.WaitGroup
+	ready.Add(2)
+	first := func(a, b int) error {
+		once := true
+		return pg.Tx(ctx, pool, func(tx pgx.Tx) error {
+			runs.Add(1)
+			if _, err := tx.Exec(ctx, `UPDATE things SET n = n + 1 WHERE id = $1`, a); err != nil {
+				return err
+			}
+			if once { // both hold their first row before either takes the second
+				once = false
+				ready.Done()
+				ready.Wait()
+			}
+			_, err := tx.Exec(ctx, `UPDATE things SET n = n + 1 WHERE id = $1`, b)
+			return err
+		})
+	}
+	errs := make(chan error, 2)
+	go func() { errs <- first(1, 2) }()
+	go func() { errs <- first(2, 1) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a transaction failed: %v", err)
+		}
+	}
+	var total int
+	if err := pool.QueryRow(ctx, `SELECT sum(n) FROM things`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if total != 6 || runs.Load() != 3 {
+		t.Errorf("sum %d (want 6), %d runs (want 3: one deadlock victim run again)", total, runs.Load())
+	}
 }

@@ -115,6 +115,7 @@ func (s *Service) reserve(c *fiber.Ctx) error {
 	var out Reservation
 	created := false
 	err := pg.Tx(ctx, s.pool, func(tx pgx.Tx) error {
+		created = false
 		q := s.q.WithTx(tx)
 		res, err := q.CreateReservation(ctx, req.OrderID)
 		if errors.Is(err, pgx.ErrNoRows) {
