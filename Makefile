@@ -24,9 +24,9 @@ test-faults:
 	@url=$$(scripts/ensure-postgres.sh) && \
 	  DATABASE_URL="$$url" TEST_DATABASE_URL="$$url" FAULTS=long $(GO) test -count=1 -v -timeout 45m ./faults
 
-## fuzz-short: every Go fuzz target for FUZZTIME_SHORT (default 2s) each: part of test
+## fuzz-short: every Go fuzz target for FUZZTIME_SHORT (default 5000x: after replaying its corpus, 5000 new inputs) each: part of test
 fuzz-short:
-	@GO="$(GO)" scripts/fuzz.sh $(or $(FUZZTIME_SHORT),2s)
+	@GO="$(GO)" scripts/fuzz.sh $(or $(FUZZTIME_SHORT),5000x)
 
 ## fuzz: every Go fuzz target for FUZZTIME (default 1m) each, with the executions of each (RELIABILITY.md)
 fuzz:

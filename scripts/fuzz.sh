@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target of the module (found by their `func FuzzX(f
-# *testing.F)`) for FUZZTIME each (first argument, e.g. 3s or 2m) and prints
+# *testing.F)`) for FUZZTIME each (first argument: a duration such as 2m, or a
+# count of new inputs such as 5000x) and prints
 # the executions of each. Used by `make fuzz-short` (part of `make test`) and
 # `make fuzz`.
 set -euo pipefail
