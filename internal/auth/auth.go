@@ -75,6 +75,17 @@ type RevocationChecker interface {
 	Revoked(ctx context.Context, userID uuid.UUID) bool
 }
 
+// RevocationStateChecker is a checker that can also say it cannot tell now
+// (its store is unreachable): such a request is answered 503, to be repeated,
+// rather than 401, which would make a client throw a valid token away.
+type RevocationStateChecker interface {
+	RevocationState(ctx context.Context, userID uuid.UUID, issuedAt time.Time) (revoked bool, err error)
+}
+
+// ErrRevocationUnknown is returned by Verify when the revocation checker
+// cannot tell whether the token was revoked.
+var ErrRevocationUnknown = errors.New("the revocation state cannot be read now")
+
 // Verifier checks access tokens: signature against the JWKS, algorithm pinned,
 // exp required, issuer and audience checked, a small leeway for clock skew.
 type Verifier struct {
@@ -111,8 +122,8 @@ var ErrInvalidToken = errors.New("invalid token")
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if v.cache != nil {
 		if t, ok := v.cache.get(raw); ok {
-			if v.isRevoked(ctx, t.p.UserID, t.iat) {
-				return Principal{}, ErrInvalidToken
+			if revoked, err := v.isRevoked(ctx, t.p.UserID, t.iat); err != nil || revoked {
+				return Principal{}, revocationError(err)
 			}
 			return t.p, nil
 		}
@@ -130,8 +141,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if claims.IssuedAt != nil {
 		iat = claims.IssuedAt.Time
 	}
-	if v.isRevoked(ctx, id, iat) {
-		return Principal{}, ErrInvalidToken
+	if revoked, err := v.isRevoked(ctx, id, iat); err != nil || revoked {
+		return Principal{}, revocationError(err)
 	}
 	p := Principal{UserID: id, Role: claims.Role, ExpiresAt: claims.ExpiresAt.Time}
 	if v.cache != nil {
@@ -142,14 +153,23 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 
 // isRevoked asks the revocation checker, if any, about a token of id issued
 // at iat.
-func (v *Verifier) isRevoked(ctx context.Context, id uuid.UUID, iat time.Time) bool {
-	if v.revoked == nil {
-		return false
+func (v *Verifier) isRevoked(ctx context.Context, id uuid.UUID, iat time.Time) (bool, error) {
+	switch r := v.revoked.(type) {
+	case nil:
+		return false, nil
+	case RevocationStateChecker:
+		return r.RevocationState(ctx, id, iat)
+	case TokenRevocationChecker:
+		return r.RevokedToken(ctx, id, iat), nil
 	}
-	if tr, ok := v.revoked.(TokenRevocationChecker); ok {
-		return tr.RevokedToken(ctx, id, iat)
+	return v.revoked.Revoked(ctx, id), nil
+}
+
+func revocationError(err error) error {
+	if err != nil {
+		return ErrRevocationUnknown
 	}
-	return v.revoked.Revoked(ctx, id)
+	return ErrInvalidToken
 }
 
 // authenticate checks the bearer token of c and returns its principal.
@@ -160,6 +180,9 @@ func (v *Verifier) authenticate(c *fiber.Ctx) (Principal, error) {
 		return Principal{}, httpx.Errorf(httpx.CodeUnauthorized, "a bearer token is required")
 	}
 	p, err := v.Verify(c.UserContext(), strings.TrimSpace(raw))
+	if errors.Is(err, ErrRevocationUnknown) {
+		return Principal{}, httpx.Errorf(httpx.CodeUnavailable, "the token cannot be checked now: try again")
+	}
 	if err != nil {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="delivery", error="invalid_token"`)
 		return Principal{}, httpx.Errorf(httpx.CodeUnauthorized, "the token is invalid or expired")

@@ -99,3 +99,14 @@ func (c *stateCache) RevokedToken(ctx context.Context, id uuid.UUID, issuedAt ti
 	st, err := c.get(ctx, id)
 	return err != nil || !st.exists || !st.active || issuedAt.Before(st.notBefore)
 }
+
+// RevocationState implements auth.RevocationStateChecker: when the database
+// cannot be read the guard answers 503 (try again), not 401, so a client (the
+// order worker) keeps its valid token instead of logging in again and again.
+func (c *stateCache) RevocationState(ctx context.Context, id uuid.UUID, issuedAt time.Time) (bool, error) {
+	st, err := c.get(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return !st.exists || !st.active || issuedAt.Before(st.notBefore), nil
+}
