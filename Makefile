@@ -12,10 +12,10 @@ run:
 	$(GO) run ./cmd/delivery dev
 
 ## test: everything CI checks (PostgreSQL is found or started; Temporal is started by the tests)
-test: fmt-check vet sqlc-check
+# (the short fuzz run goes first, so that go test's summary closes the output)
+test: fmt-check vet sqlc-check fuzz-short
 	@url=$$(scripts/ensure-postgres.sh) && \
 	  DATABASE_URL="$$url" TEST_DATABASE_URL="$$url" $(GO) test -count=1 -timeout 20m ./...
-	@$(MAKE) --no-print-directory fuzz-short
 
 ## test-faults: the fault scenarios of faults/ at the full sizes of issue 5 (figures in RELIABILITY.md);
 ## the short versions run in test. FAULTS_LOGS=<dir> keeps every process's log.
