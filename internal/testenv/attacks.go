@@ -373,3 +373,25 @@ func send(t *testing.T, api *API, method, path, token string, headers ...string)
 	}
 	return api.Do(t, method, path, token, nil, headers...)
 }
+
+// CheckRoleMatrix is CheckMatrix with the figure of the service logged.
+func CheckRoleMatrix(t *testing.T, service string, api *API, u *Users, m Matrix) {
+	t.Helper()
+	n := CheckMatrix(t, api, u, m)
+	t.Logf("figure: %s role matrix: %d routes × %d roles = %d checks", service, len(ProtectedRoutes(api.App)), len(auth.Roles), n)
+}
+
+// CheckTokenAttacks sends every bad token and the tokens of revoked users to
+// every protected route of the service's api (each must be 401), requires a
+// revocation to be seen within 2 s, and logs the figure.
+func CheckTokenAttacks(t *testing.T, service string, api *API, u *Users) {
+	t.Helper()
+	bad := u.BadTokens(t)
+	revoked, stale := u.RevokedTokens(t)
+	if stale > 2*time.Second {
+		t.Errorf("a revoked token was accepted for %s after the change, want at most 2 s", stale)
+	}
+	n := CheckBadTokens(t, api, u.ForgedAdmin(t), append(bad, revoked...))
+	t.Logf("figure: %s JWT attacks: %d routes × %d tokens = %d checks, revocation seen after %s",
+		service, len(ProtectedRoutes(api.App)), len(bad)+len(revoked), n, stale.Round(time.Millisecond))
+}

@@ -33,21 +33,13 @@ func securityStack(t *testing.T) (*testenv.Stack, *testenv.API) {
 func TestRoleMatrix(t *testing.T) {
 	t.Parallel()
 	s, api := securityStack(t)
-	n := testenv.CheckMatrix(t, api, s.Users, roles)
-	t.Logf("figure: orders role matrix: %d routes × %d roles = %d checks", len(testenv.ProtectedRoutes(api.App)), len(auth.Roles), n)
+	testenv.CheckRoleMatrix(t, "orders", api, s.Users, roles)
 }
 
 func TestBadTokens(t *testing.T) {
 	t.Parallel()
 	s, api := securityStack(t)
-	bad := s.Users.BadTokens(t)
-	revoked, stale := s.Users.RevokedTokens(t)
-	if stale > 2*time.Second {
-		t.Errorf("a revoked token was accepted for %s after the change, want at most 2 s", stale)
-	}
-	n := testenv.CheckBadTokens(t, api, s.Users.ForgedAdmin(t), append(bad, revoked...))
-	t.Logf("figure: orders JWT attacks: %d routes × %d tokens = %d checks, revocation seen after %s",
-		len(testenv.ProtectedRoutes(api.App)), len(bad)+len(revoked), n, stale.Round(time.Millisecond))
+	testenv.CheckTokenAttacks(t, "orders", api, s.Users)
 }
 
 // A courier sees and acts on only the orders assigned to them; SQL
