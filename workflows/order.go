@@ -438,30 +438,27 @@ func disconnected(ctx workflow.Context) workflow.Context {
 	return d
 }
 
-// persistentLocal is persistent for a local activity.
-func persistentLocal(ctx workflow.Context) workflow.Context {
-	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: callTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrRefused, activities.ErrUnexpected, activities.ErrOrderGone},
-		},
-	})
-}
-
 // persistent gives activities that must eventually succeed (compensations,
 // database writes): retried with backoff without a deadline; only a refusal
 // stops them.
 func persistent(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: callTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:        time.Second,
-			BackoffCoefficient:     2,
-			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrRefused, activities.ErrUnexpected, activities.ErrOrderGone},
-		},
+		StartToCloseTimeout: callTimeout, RetryPolicy: persistentRetry(),
 	})
+}
+
+// persistentLocal is persistent for a local activity.
+func persistentLocal(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: callTimeout, RetryPolicy: persistentRetry(),
+	})
+}
+
+func persistentRetry() *temporal.RetryPolicy {
+	return &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        time.Minute,
+		NonRetryableErrorTypes: []string{activities.ErrRefused, activities.ErrUnexpected, activities.ErrOrderGone},
+	}
 }
