@@ -138,3 +138,26 @@ func Send(t testing.TB, method, url, token string, body []byte, headers ...strin
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
+
+// Expect sends one request through api, fails the test unless it answers
+// status, and decodes the body into a T.
+func Expect[T any](t testing.TB, api *API, status int, method, path, token string, body any) T {
+	t.Helper()
+	r := api.Do(t, method, path, token, body)
+	if r.Status != status {
+		t.Fatalf("%s %s: %d, want %d: %s", method, path, r.Status, status, r.Body)
+	}
+	var v T
+	r.JSON(t, &v)
+	return v
+}
+
+// Fields lists the fields named by a problem's field errors.
+func (r Response) Fields(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	for _, f := range r.Problem(t).Errors {
+		out = append(out, f.Field)
+	}
+	return out
+}

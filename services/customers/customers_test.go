@@ -71,33 +71,12 @@ func body(over ...any) map[string]any {
 
 func (e *env) create(t *testing.T, b map[string]any) customer {
 	t.Helper()
-	r := e.api.Do(t, "POST", "/customers", e.admin, b)
-	if r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Body)
-	}
-	var c customer
-	r.JSON(t, &c)
-	return c
+	return testenv.Expect[customer](t, e.api, 201, "POST", "/customers", e.admin, b)
 }
 
 func (e *env) get(t *testing.T, id uuid.UUID) customer {
 	t.Helper()
-	r := e.api.Do(t, "GET", "/customers/"+id.String(), e.admin, nil)
-	if r.Status != 200 {
-		t.Fatalf("get: %d %s", r.Status, r.Body)
-	}
-	var c customer
-	r.JSON(t, &c)
-	return c
-}
-
-func problemFields(t *testing.T, r testenv.Response) []string {
-	t.Helper()
-	var out []string
-	for _, f := range r.Problem(t).Errors {
-		out = append(out, f.Field)
-	}
-	return out
+	return testenv.Expect[customer](t, e.api, 200, "GET", "/customers/"+id.String(), e.admin, nil)
 }
 
 func TestCustomerLifecycle(t *testing.T) {
@@ -141,7 +120,7 @@ func TestCustomerLifecycle(t *testing.T) {
 	}
 	// A PATCH that breaks a rule changes nothing.
 	r = e.api.Do(t, "PATCH", "/customers/"+c.ID.String(), e.admin, map[string]any{"first_name": "Eva", "phone": "123"})
-	if r.Status != 422 || !slices.Equal(problemFields(t, r), []string{"phone"}) {
+	if r.Status != 422 || !slices.Equal(r.Fields(t), []string{"phone"}) {
 		t.Fatalf("bad patch: %d %s", r.Status, r.Body)
 	}
 	if again := e.get(t, c.ID); again.FirstName != "Rosa" {
@@ -149,7 +128,7 @@ func TestCustomerLifecycle(t *testing.T) {
 	}
 	// A PATCH cannot blank a required field.
 	r = e.api.Do(t, "PATCH", "/customers/"+c.ID.String(), e.admin, map[string]any{"birth_date": nil, "sex": ""})
-	if r.Status != 422 || !slices.Equal(problemFields(t, r), []string{"birth_date", "sex"}) {
+	if r.Status != 422 || !slices.Equal(r.Fields(t), []string{"birth_date", "sex"}) {
 		t.Errorf("blanking patch: %d %s", r.Status, r.Body)
 	}
 
@@ -189,7 +168,7 @@ func TestCustomerUniqueness(t *testing.T) {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 			continue
 		}
-		if f := problemFields(t, r); !slices.Equal(f, []string{c.field}) {
+		if f := r.Fields(t); !slices.Equal(f, []string{c.field}) {
 			t.Errorf("%s: fields %v, want %s", name, f, c.field)
 		}
 	}
@@ -249,12 +228,12 @@ func TestCustomerBadInput(t *testing.T) {
 		"email": "ana@", "phone": "98765432a", "address": strings.Repeat("y", 101), "birth_date": "1990-02-30", "sex": "F",
 	})
 	want := []string{"first_name", "paternal_surname", "maternal_surname", "national_id", "email", "phone", "address", "birth_date", "sex"}
-	if r.Status != 422 || !slices.Equal(problemFields(t, r), want) {
+	if r.Status != 422 || !slices.Equal(r.Fields(t), want) {
 		t.Errorf("invalid: %d %s", r.Status, r.Body)
 	}
 	for _, bd := range []string{time.Now().AddDate(0, 0, 1).Format(time.DateOnly), time.Now().AddDate(-15, 0, 0).Format(time.DateOnly), "1890-01-01", "04/05/1990"} {
 		r := e.api.Do(t, "POST", "/customers", e.admin, body("birth_date", bd))
-		if r.Status != 422 || !slices.Equal(problemFields(t, r), []string{"birth_date"}) {
+		if r.Status != 422 || !slices.Equal(r.Fields(t), []string{"birth_date"}) {
 			t.Errorf("birth_date %s: %d %s", bd, r.Status, r.Body)
 		}
 	}

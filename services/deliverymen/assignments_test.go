@@ -158,7 +158,7 @@ func TestAssignRefusals(t *testing.T) {
 		}
 	}
 	r := e.api.Do(t, "POST", "/assignments", e.svc, map[string]any{})
-	if f := problemFields(t, r); len(f) != 2 || f[0] != "order_id" || f[1] != "delivery_man_id" {
+	if f := r.Fields(t); len(f) != 2 || f[0] != "order_id" || f[1] != "delivery_man_id" {
 		t.Errorf("fields %v", f)
 	}
 	if r := e.api.Do(t, "POST", "/assignments", e.svc, `{}`, "Content-Type", "text/plain"); r.Status != 415 {

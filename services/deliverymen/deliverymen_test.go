@@ -81,33 +81,12 @@ func body(over ...any) map[string]any {
 
 func (e *env) create(t *testing.T, b map[string]any) deliveryMan {
 	t.Helper()
-	r := e.api.Do(t, "POST", "/delivery-men", e.admin, b)
-	if r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Body)
-	}
-	var d deliveryMan
-	r.JSON(t, &d)
-	return d
+	return testenv.Expect[deliveryMan](t, e.api, 201, "POST", "/delivery-men", e.admin, b)
 }
 
 func (e *env) get(t *testing.T, id uuid.UUID) deliveryMan {
 	t.Helper()
-	r := e.api.Do(t, "GET", "/delivery-men/"+id.String(), e.admin, nil)
-	if r.Status != 200 {
-		t.Fatalf("get: %d %s", r.Status, r.Body)
-	}
-	var d deliveryMan
-	r.JSON(t, &d)
-	return d
-}
-
-func problemFields(t *testing.T, r testenv.Response) []string {
-	t.Helper()
-	var out []string
-	for _, f := range r.Problem(t).Errors {
-		out = append(out, f.Field)
-	}
-	return out
+	return testenv.Expect[deliveryMan](t, e.api, 200, "GET", "/delivery-men/"+id.String(), e.admin, nil)
 }
 
 func TestDeliveryManLifecycle(t *testing.T) {
@@ -171,7 +150,7 @@ func TestDeliveryManLifecycle(t *testing.T) {
 		for k := range bad {
 			field = k
 		}
-		if r.Status != 422 || !slices.Equal(problemFields(t, r), []string{field}) {
+		if r.Status != 422 || !slices.Equal(r.Fields(t), []string{field}) {
 			t.Errorf("patch %v: %d %s", bad, r.Status, r.Body)
 		}
 	}
@@ -211,7 +190,7 @@ func TestDeliveryManUniqueness(t *testing.T) {
 			t.Errorf("%s: %d %s", name, r.Status, r.Body)
 			continue
 		}
-		if f := problemFields(t, r); !slices.Equal(f, []string{c.field}) {
+		if f := r.Fields(t); !slices.Equal(f, []string{c.field}) {
 			t.Errorf("%s: fields %v, want %s", name, f, c.field)
 		}
 	}
@@ -255,12 +234,12 @@ func TestDeliveryManBadInput(t *testing.T) {
 	}
 	r := e.api.Do(t, "POST", "/delivery-men", e.admin, map[string]any{"capacity": 0})
 	want := []string{"first_name", "paternal_surname", "maternal_surname", "national_id", "email", "phone", "birth_date", "sex", "driver_license", "capacity"}
-	if r.Status != 422 || !slices.Equal(problemFields(t, r), want) {
+	if r.Status != 422 || !slices.Equal(r.Fields(t), want) {
 		t.Errorf("empty: %d %s", r.Status, r.Body)
 	}
 	// A delivery man must be an adult (a customer may be 16).
 	r = e.api.Do(t, "POST", "/delivery-men", e.admin, body("birth_date", time.Now().AddDate(-17, 0, 0).Format(time.DateOnly)))
-	if r.Status != 422 || !slices.Equal(problemFields(t, r), []string{"birth_date"}) {
+	if r.Status != 422 || !slices.Equal(r.Fields(t), []string{"birth_date"}) {
 		t.Errorf("17-year-old: %d %s", r.Status, r.Body)
 	}
 }

@@ -49,24 +49,12 @@ type product struct {
 
 func (e *env) create(t *testing.T, name, price string, stock int) product {
 	t.Helper()
-	r := e.api.Do(t, "POST", "/products", e.admin, map[string]any{"name": name, "price": price, "stock": stock})
-	if r.Status != 201 {
-		t.Fatalf("create: %d %s", r.Status, r.Body)
-	}
-	var p product
-	r.JSON(t, &p)
-	return p
+	return testenv.Expect[product](t, e.api, 201, "POST", "/products", e.admin, map[string]any{"name": name, "price": price, "stock": stock})
 }
 
 func (e *env) get(t *testing.T, id uuid.UUID) product {
 	t.Helper()
-	r := e.api.Do(t, "GET", "/products/"+id.String(), e.admin, nil)
-	if r.Status != 200 {
-		t.Fatalf("get: %d %s", r.Status, r.Body)
-	}
-	var p product
-	r.JSON(t, &p)
-	return p
+	return testenv.Expect[product](t, e.api, 200, "GET", "/products/"+id.String(), e.admin, nil)
 }
 
 func TestProductLifecycle(t *testing.T) {
