@@ -10,6 +10,7 @@ import (
 
 	"github.com/delivery/platform/internal/auth"
 	"github.com/delivery/platform/internal/config"
+	"github.com/delivery/platform/internal/devstack"
 )
 
 // measureChoices measures the tuning choices, each against its alternative
@@ -47,7 +48,7 @@ func measureChoices(ctx context.Context, s *stack, t *table, fl *floor) error {
 	// The lookup path: the same products database, one more process of the
 	// binary per alternative, measured back to back with the default.
 	alt := func(name string, env map[string]string) (float64, float64, error) {
-		port, err := freePort()
+		port, err := devstack.FreePort()
 		if err != nil {
 			return 0, 0, err
 		}

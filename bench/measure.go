@@ -26,6 +26,7 @@ import (
 	"github.com/delivery/platform/activities"
 	"github.com/delivery/platform/internal/auth"
 	"github.com/delivery/platform/internal/config"
+	"github.com/delivery/platform/internal/devstack"
 	"github.com/delivery/platform/internal/pg"
 	"github.com/delivery/platform/services/orders/db"
 )
@@ -218,7 +219,7 @@ func measure(ctx context.Context, s *stack, t *table) error {
 // startDelayed starts a second worker with DEPENDENCY_DELAY on its own task
 // queue and an orders service that starts its workflows there.
 func (s *stack) startDelayed(ctx context.Context, d time.Duration) (string, error) {
-	port, err := freePort()
+	port, err := devstack.FreePort()
 	if err != nil {
 		return "", err
 	}

@@ -131,7 +131,7 @@ func startStack(ctx context.Context, o Options) (_ *stack, err error) {
 	}
 
 	// Temporal dev server with the platform's tuning, state in a file.
-	port, err := freePort()
+	port, err := devstack.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func startStack(ctx context.Context, o Options) (_ *stack, err error) {
 	if err := s.temporal.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal: %w", err)
 	}
-	if err := waitTCP(ctx, s.temporalAddr, 60*time.Second); err != nil {
+	if err := devstack.WaitTCP(ctx, s.temporalAddr, 60*time.Second); err != nil {
 		return nil, fmt.Errorf("temporal dev server: %w", err)
 	}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -169,7 +169,7 @@ func startStack(ctx context.Context, o Options) (_ *stack, err error) {
 		"HOME":                os.Getenv("HOME"),
 	}
 	for _, name := range config.Services {
-		p, err := freePort()
+		p, err := devstack.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +229,7 @@ func (s *stack) start(ctx context.Context, name string, extra map[string]string,
 		merged[k] = v
 	}
 	if args[0] == "worker" && extra["WORKER_ADDR"] == "" {
-		port, err := freePort()
+		port, err := devstack.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -510,34 +510,6 @@ func loopback(dsn string) bool {
 	}
 	ip := net.ParseIP(cfg.Host)
 	return cfg.Host == "localhost" || ip != nil && ip.IsLoopback()
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func waitTCP(ctx context.Context, addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func waitReady(ctx context.Context, p *proc, d time.Duration) error {

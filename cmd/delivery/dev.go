@@ -82,7 +82,7 @@ func dev(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		uiURL = "http://127.0.0.1:8233"
 	}
-	if err := waitTCP(ctx, cfg.TemporalAddress, 60*time.Second); err != nil {
+	if err := devstack.WaitTCP(ctx, cfg.TemporalAddress, 60*time.Second); err != nil {
 		return fmt.Errorf("Temporal does not answer at %s: %v (its log: %s)", cfg.TemporalAddress, err, filepath.Join(logDir, "temporal.log"))
 	}
 	if err := migrate(ctx, cfg, log, nil); err != nil {
@@ -179,25 +179,6 @@ func startTemporal(ctx context.Context, root, data, logDir string, stdout io.Wri
 		return nil, fmt.Errorf("start the temporal CLI %s: %w", bin, err)
 	}
 	return cmd, nil
-}
-
-func waitTCP(ctx context.Context, addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // waitReady waits until every service answers /readyz.

@@ -60,7 +60,7 @@ func StartTemporal(ctx context.Context) (*Temporal, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := devstack.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -107,15 +107,6 @@ func serverLog() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // StackOptions tune a Stack; zero values take test-friendly defaults.
