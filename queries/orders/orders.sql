@@ -26,9 +26,11 @@ LIMIT sqlc.arg(lim);
 
 -- name: ListStalePendingOrders :many
 -- PENDING orders older than a moment: their workflow may never have started.
+-- Keyset pages after (after_created, after_id), so one pass sees them all.
 SELECT * FROM orders
 WHERE status = 'PENDING' AND created_at < sqlc.arg(before)
-ORDER BY created_at
+  AND (created_at, id) > (sqlc.arg(after_created)::timestamptz, sqlc.arg(after_id)::uuid)
+ORDER BY created_at, id
 LIMIT sqlc.arg(lim);
 
 -- name: ConfirmOrder :execrows

@@ -686,3 +686,37 @@ func TestLateOrder(t *testing.T) {
 		t.Fatalf("memo summary %q (%v)", summary, err)
 	}
 }
+
+// The reconciler pages through every orphaned order in one pass, so the
+// oldest (still PENDING while their workflow waits for a service) cannot hide
+// the others.
+func TestReconcilerPagesThroughEveryOrphan(t *testing.T) {
+	e := start(t, testenv.StackOptions{})
+	defer orders.SetReconcilePage(2)()
+	p := e.NewProduct(t, "1.00", 20)
+	customer, dm := e.NewCustomer(t), e.NewDeliveryMan(t, 10, uuid.Nil)
+	user, _ := e.Users.NewUser(t, auth.RoleOperator)
+	ctx := context.Background()
+	var ids []uuid.UUID
+	for i := range 5 {
+		id := uuid.Must(uuid.NewV7())
+		ids = append(ids, id)
+		_, err := e.OrdersPool.Exec(ctx, `INSERT INTO orders (id, user_id, customer_id, delivery_man_id, phone, delivery_address, deliver_at, request_hash, created_at)
+			VALUES ($1, $2, $3, $4, '987654321', 'Av. Sol 1', now() + interval '1 day', 'x', now() - interval '5 minutes' + $5 * interval '1 second')`,
+			id, user, customer, dm, i)
+		if err == nil {
+			_, err = e.OrdersPool.Exec(ctx, `INSERT INTO order_items (order_id, line, product_id, quantity) VALUES ($1, 0, $2, 1)`, id, p)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := e.OrdersService.Reconcile(ctx, time.Minute)
+	if err != nil || n != 5 {
+		t.Fatalf("reconcile: %d orders seen (want 5), %v", n, err)
+	}
+	for _, id := range ids {
+		e.eventually(t, id, "CONFIRMED", 20*time.Second)
+	}
+	wantStock(t, e, p, 15, 5)
+}

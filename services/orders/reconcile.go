@@ -20,27 +20,50 @@ import (
 // was terminated while the order was PENDING runs again (every activity is
 // idempotent). It returns how many orders it looked at.
 func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	rows, err := s.q.ListStalePendingOrders(ctx, db.ListStalePendingOrdersParams{Before: time.Now().Add(-olderThan), Lim: 100})
-	if err != nil {
-		return 0, err
-	}
-	for _, o := range rows {
-		items, err := s.q.ListOrderItems(ctx, []uuid.UUID{o.ID})
+	before := time.Now().Add(-olderThan)
+	seen := 0
+	// Page through all of them: the oldest may still be PENDING with their
+	// workflow running (a service down), and must not hide the others.
+	params := db.ListStalePendingOrdersParams{Before: before, AfterCreated: time.Time{}, AfterID: uuid.Nil, Lim: int32(reconcilePage)}
+	for {
+		rows, err := s.q.ListStalePendingOrders(ctx, params)
 		if err != nil {
-			return 0, err
+			return seen, err
 		}
-		run, err := s.c.ExecuteWorkflow(ctx,
-			s.startOptions(o, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY),
-			workflows.WorkflowName, s.workflowInput(o, items))
-		switch {
-		case isAlreadyStarted(err):
-		case err != nil:
-			return 0, err
-		default:
-			s.log.DebugContext(ctx, "reconciler: order workflow running", "order_id", o.ID, "run_id", run.GetRunID())
+		for _, o := range rows {
+			if err := s.ensureWorkflow(ctx, o); err != nil {
+				return seen, err
+			}
+			seen++
 		}
+		if len(rows) < reconcilePage {
+			return seen, nil
+		}
+		last := rows[len(rows)-1]
+		params.AfterCreated, params.AfterID = last.CreatedAt, last.ID
 	}
-	return len(rows), nil
+}
+
+// reconcilePage is how many orders the reconciler reads at a time.
+var reconcilePage = 100
+
+// ensureWorkflow starts the workflow of a PENDING order unless it runs.
+func (s *Service) ensureWorkflow(ctx context.Context, o db.Order) error {
+	items, err := s.q.ListOrderItems(ctx, []uuid.UUID{o.ID})
+	if err != nil {
+		return err
+	}
+	run, err := s.c.ExecuteWorkflow(ctx,
+		s.startOptions(o, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY),
+		workflows.WorkflowName, s.workflowInput(o, items))
+	switch {
+	case isAlreadyStarted(err):
+	case err != nil:
+		return err
+	default:
+		s.log.DebugContext(ctx, "reconciler: order workflow running", "order_id", o.ID, "run_id", run.GetRunID())
+	}
+	return nil
 }
 
 // RunReconciler reconciles every interval until ctx is done.

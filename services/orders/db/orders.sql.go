@@ -235,18 +235,27 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 const listStalePendingOrders = `-- name: ListStalePendingOrders :many
 SELECT id, status, user_id, customer_id, delivery_man_id, phone, delivery_address, deliver_at, total, reasons, late, idempotency_key, request_hash, created_at, updated_at, confirmed_at, picked_up_at, delivered_at, closed_at FROM orders
 WHERE status = 'PENDING' AND created_at < $1
-ORDER BY created_at
-LIMIT $2
+  AND (created_at, id) > ($2::timestamptz, $3::uuid)
+ORDER BY created_at, id
+LIMIT $4
 `
 
 type ListStalePendingOrdersParams struct {
-	Before time.Time
-	Lim    int32
+	Before       time.Time
+	AfterCreated time.Time
+	AfterID      uuid.UUID
+	Lim          int32
 }
 
 // PENDING orders older than a moment: their workflow may never have started.
+// Keyset pages after (after_created, after_id), so one pass sees them all.
 func (q *Queries) ListStalePendingOrders(ctx context.Context, arg ListStalePendingOrdersParams) ([]Order, error) {
-	rows, err := q.db.Query(ctx, listStalePendingOrders, arg.Before, arg.Lim)
+	rows, err := q.db.Query(ctx, listStalePendingOrders,
+		arg.Before,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.Lim,
+	)
 	if err != nil {
 		return nil, err
 	}
