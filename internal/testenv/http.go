@@ -161,3 +161,20 @@ func (r Response) Fields(t testing.TB) []string {
 	}
 	return out
 }
+
+// Absent, as a value given to Override, removes the field from the body.
+var Absent = &struct{ absent bool }{}
+
+// Override sets pairs of field name and value on a request body: a value
+// Absent removes the field, nil sends JSON null. It returns b.
+func Override(b map[string]any, over ...any) map[string]any {
+	for i := 0; i+1 < len(over); i += 2 {
+		k := over[i].(string)
+		if over[i+1] == Absent {
+			delete(b, k)
+		} else {
+			b[k] = over[i+1]
+		}
+	}
+	return b
+}

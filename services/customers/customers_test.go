@@ -58,15 +58,7 @@ func body(over ...any) map[string]any {
 		"national_id": fmt.Sprintf("%08d", 10000000+n), "email": fmt.Sprintf("ana%d@example.com", n),
 		"phone": "987654321", "address": "Av. Arequipa 123, Lima", "birth_date": "1990-05-04", "sex": "female",
 	}
-	for i := 0; i+1 < len(over); i += 2 {
-		k := over[i].(string)
-		if over[i+1] == nil {
-			delete(b, k)
-		} else {
-			b[k] = over[i+1]
-		}
-	}
-	return b
+	return testenv.Override(b, over...)
 }
 
 func (e *env) create(t *testing.T, b map[string]any) customer {
@@ -98,7 +90,7 @@ func TestCustomerLifecycle(t *testing.T) {
 	}
 
 	// PUT replaces everything: the omitted address becomes empty.
-	put := body("first_name", "Rosa", "address", nil, "birth_date", "1985-12-31", "sex", "other")
+	put := body("first_name", "Rosa", "address", testenv.Absent, "birth_date", "1985-12-31", "sex", "other")
 	r = e.api.Do(t, "PUT", "/customers/"+c.ID.String(), e.admin, put)
 	if r.Status != 200 {
 		t.Fatalf("put: %d %s", r.Status, r.Body)

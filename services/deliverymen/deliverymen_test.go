@@ -68,15 +68,7 @@ func body(over ...any) map[string]any {
 		"phone": "955555555", "address": "Jr. Cusco 456", "birth_date": "1995-08-20", "sex": "male",
 		"driver_license": fmt.Sprintf("Q%08d", n),
 	}
-	for i := 0; i+1 < len(over); i += 2 {
-		k := over[i].(string)
-		if over[i+1] == "-" {
-			delete(b, k)
-		} else {
-			b[k] = over[i+1]
-		}
-	}
-	return b
+	return testenv.Override(b, over...)
 }
 
 func (e *env) create(t *testing.T, b map[string]any) deliveryMan {
@@ -132,7 +124,7 @@ func TestDeliveryManLifecycle(t *testing.T) {
 	}
 
 	// PUT replaces everything: omitted fields take their defaults.
-	put := body("first_name", "Carlos", "address", "-")
+	put := body("first_name", "Carlos", "address", testenv.Absent)
 	if r := e.api.Do(t, "PUT", "/delivery-men/"+d.ID.String(), e.admin, put); r.Status != 200 {
 		t.Fatalf("put: %d %s", r.Status, r.Body)
 	}
