@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/delivery/platform/internal/auth"
+	"github.com/delivery/platform/internal/httpx"
 )
 
 // PostRaw sends a POST through a real listener over a raw connection:
@@ -394,4 +395,17 @@ func CheckTokenAttacks(t *testing.T, service string, api *API, u *Users) {
 	n := CheckBadTokens(t, api, u.ForgedAdmin(t), append(bad, revoked...))
 	t.Logf("figure: %s JWT attacks: %d routes × %d tokens = %d checks, revocation seen after %s",
 		service, len(ProtectedRoutes(api.App)), len(bad)+len(revoked), n, stale.Round(time.Millisecond))
+}
+
+// CheckOverLimit posts a body just over the 1 MiB limit (one huge string
+// field) to path over a real connection: it must be refused with a 413
+// problem, from the Content-Length alone.
+func CheckOverLimit(t *testing.T, baseURL, path, token, field string) {
+	t.Helper()
+	big := `{"` + field + `":"` + strings.Repeat("x", httpx.BodyLimit) + `"}`
+	if r := PostRawURL(t, baseURL, path, token, big); r.Status != 413 {
+		t.Errorf("POST %s over 1 MiB: %d, want 413", path, r.Status)
+	} else {
+		r.Problem(t)
+	}
 }
